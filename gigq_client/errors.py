@@ -1,0 +1,50 @@
+"""The error hierarchy of gigq_client: every error we raise is a GigqError."""
+
+from __future__ import annotations
+
+
+class GigqError(Exception):
+    """Root of every error raised by gigq_client and gigqd."""
+
+
+class StoreError(GigqError):
+    """The database cannot be opened or used as a job store."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer release than this one."""
+
+
+class DatabaseLocked(StoreError):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the file size limit) is full; nothing was written."""
+
+
+class ReadOnlyStore(StoreError):
+    """The database file or its directory is not writable by this process."""
+
+
+class JobValidationError(GigqError, ValueError):
+    """A job's definition is invalid (bad function, priority, timeout, dependency...)."""
+
+
+class UnknownDependency(JobValidationError):
+    """A job depends on a job id that is not in the queue."""
+
+
+class ParamsNotSerializable(GigqError, TypeError):
+    """A job's params cannot be stored as JSON."""
+
+
+class JobNotFound(GigqError, KeyError):
+    """No job has the given id."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "job not found"
+
+
+class JobWaitTimeout(GigqError, TimeoutError):
+    """JobQueue.wait() gave up before the job reached a final state."""

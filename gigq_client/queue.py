@@ -1,0 +1,133 @@
+"""JobQueue: submit, watch and manage jobs in a SQLite job store."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any, Iterable, Optional, Union
+
+from . import timestamps
+from .doorbell import Doorbell
+from .errors import JobNotFound, JobWaitTimeout
+from .jobs import FINAL_STATUSES, Job, JobStatus
+from .serialize import to_new_job
+from .store import SqliteStore
+from .store.sqlite import DEFAULT_BUSY_TIMEOUT, DEFAULT_SYNCHRONOUS
+
+_OPEN_QUEUES: "weakref.WeakSet[JobQueue]" = weakref.WeakSet()
+_WAIT_FIRST_DELAY, _WAIT_MAX_DELAY = 0.001, 0.1
+
+
+class JobQueue:
+    """A queue of jobs in one SQLite database file, shared by every process that opens it."""
+
+    def __init__(
+        self,
+        db_path: str,
+        initialize: bool = True,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
+    ):
+        self.db_path = str(db_path)
+        self.store = SqliteStore(self.db_path, initialize=initialize, busy_timeout=busy_timeout, synchronous=synchronous)
+        self._doorbell = Doorbell(self.store)
+        _OPEN_QUEUES.add(self)
+
+    # submitting ---------------------------------------------------------
+    def submit(self, job: Job) -> str:
+        """Store one job and wake a running daemon; returns the job id."""
+        self.store.enqueue([to_new_job(job)])
+        self._doorbell.ring()
+        return job.id
+
+    def submit_many(self, jobs: Iterable[Job]) -> list[str]:
+        """Store all jobs in one transaction (all or none); returns their ids in order."""
+        records = [to_new_job(job) for job in jobs]
+        if records:
+            self.store.enqueue(records)
+            self._doorbell.ring()
+        return [record.id for record in records]
+
+    # watching -----------------------------------------------------------
+    def get_status(self, job_id: str) -> dict[str, Any]:
+        """Everything known about a job; {"exists": False} for an unknown id."""
+        return self.store.get_job(job_id) or {"exists": False}
+
+    def get_result(self, job_id: str) -> Any:
+        """The job's result once completed, else None; KeyError for an unknown id."""
+        exists, status, result = self.store.get_result(job_id)
+        if not exists:
+            raise JobNotFound(f"Job with id {job_id!r} not found")
+        return result if status == JobStatus.COMPLETED.value else None
+
+    def list_jobs(
+        self, status: Optional[Union[JobStatus, str]] = None, limit: int = 100, queue: Optional[str] = None
+    ) -> list[dict[str, Any]]:
+        """Jobs newest first, optionally of one status and one queue."""
+        status_value = JobStatus(status).value if status is not None else None
+        return self.store.list_jobs(status_value, limit, queue)
+
+    def stats(self, queue: Optional[str] = None) -> dict[str, int]:
+        """Number of jobs in each status, plus "total"."""
+        return self.store.stats(queue)
+
+    def wait(self, job_id: str, timeout: Optional[float] = None) -> dict[str, Any]:
+        """Block until the job reaches a final state and return its status.
+
+        Sleeps between checks (1 ms growing to 100 ms) and reads the job only when the
+        database has changed, so waiting costs no CPU to speak of.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay, seen = _WAIT_FIRST_DELAY, None
+        while True:
+            counter = self.store.change_counter()
+            if counter != seen:
+                seen = counter
+                status = self._final_status(job_id)
+                if status is not None:
+                    return status
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise JobWaitTimeout(f"job {job_id} did not finish within {timeout:g} s")
+            time.sleep(delay if remaining is None else min(delay, remaining))
+            delay = min(delay * 2, _WAIT_MAX_DELAY)
+
+    def _final_status(self, job_id: str) -> Optional[dict[str, Any]]:
+        exists, status, _ = self.store.get_result(job_id)
+        if not exists:
+            raise JobNotFound(f"Job with id {job_id!r} not found")
+        return self.get_status(job_id) if status in FINAL_STATUSES else None
+
+    # managing -----------------------------------------------------------
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a pending job (its dependents are cancelled too); False if it is not pending."""
+        return self.store.cancel(job_id)
+
+    def requeue_job(self, job_id: str) -> bool:
+        """Send a failed, timed-out or cancelled job back to pending with its attempts reset."""
+        return self.store.requeue_job(job_id)
+
+    def clear_completed(self, before_timestamp: Optional[timestamps.When] = None) -> int:
+        """Delete completed and cancelled jobs (finished before the timestamp, if given)."""
+        before = timestamps.to_epoch(before_timestamp) if before_timestamp is not None else None
+        return self.store.clear_completed(before)
+
+    def close(self) -> None:
+        """Close this thread's database connection (it reopens on next use)."""
+        self.store.close()
+
+    def __enter__(self) -> "JobQueue":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"JobQueue({self.db_path!r})"
+
+
+def close_connections() -> None:
+    """Close the calling thread's connections of every open JobQueue (GigQ compatibility)."""
+    for queue in list(_OPEN_QUEUES):
+        queue.close()

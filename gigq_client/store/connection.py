@@ -1,0 +1,173 @@
+"""Opening a SQLite job store: checks, pragmas, migrations, and error translation."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from importlib import resources
+from typing import Iterator
+
+from ..errors import (
+    DatabaseLocked,
+    GigqError,
+    ReadOnlyStore,
+    SchemaVersionError,
+    StoreError,
+    StoreFull,
+)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+MINIMUM_SQLITE = (3, 35, 0)  # RETURNING
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every migration shipped with this release, in order."""
+    folder = resources.files("gigq_client.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+LATEST_VERSION = max(version for version, _ in migrations())
+
+
+def check_path(path: str) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot be a job store."""
+    if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+        raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old: gigq needs 3.35 or newer")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise StoreError(f"cannot open {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise StoreError(f"cannot open {path}: it is a directory, not a database file")
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        with open(path, "rb") as handle:
+            if handle.read(16) != SQLITE_HEADER:
+                raise StoreError(f"{path} is not a SQLite database (wrong file header); it was left untouched")
+
+
+def create_private(path: str, mode: int) -> None:
+    """Create the database file with `mode` so it never exists with looser rights."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+    except FileExistsError:
+        pass
+    except PermissionError:
+        raise ReadOnlyStore(f"cannot create {path}: permission denied") from None
+
+
+def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
+    if synchronous.upper() not in SYNCHRONOUS_LEVELS:
+        raise StoreError(f"synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, got {synchronous!r}")
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+    except sqlite3.Error as error:
+        raise translate(error, path, busy_timeout) from None
+    return conn
+
+
+def enable_wal(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    except sqlite3.Error as error:
+        raise translate(error, path, busy_timeout) from None
+    if mode.lower() != "wal":
+        raise StoreError(f"{path}: could not switch to WAL mode (got {mode!r})")
+
+
+def migrate(conn: sqlite3.Connection, path: str, busy_timeout: float) -> int:
+    """Apply the migrations the database lacks; refuse a database from a newer release."""
+    current = schema_version(conn, path, busy_timeout)
+    if current == LATEST_VERSION:
+        return current
+    with transaction(conn, path, busy_timeout):
+        current = conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+        _refuse_newer(current, path)
+        for version, sql in migrations():
+            if version > current:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                if version == 1:
+                    _add_legacy_columns(conn)
+                conn.execute(f"PRAGMA user_version = {version}")
+    return LATEST_VERSION
+
+
+def _add_legacy_columns(conn: sqlite3.Connection) -> None:
+    """Databases from GigQ before 0.5 lack columns that 0.5.1 added at open time."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for column, kind in (("pass_parent_results", "INTEGER"), ("retry_delay", "INTEGER DEFAULT 0"), ("retry_after", "TEXT")):
+        if column not in present:
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+
+
+def schema_version(conn: sqlite3.Connection, path: str, busy_timeout: float) -> int:
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as error:
+        raise translate(error, path, busy_timeout) from None
+    _refuse_newer(current, path)
+    return current
+
+
+def _refuse_newer(current: int, path: str) -> None:
+    if current > LATEST_VERSION:
+        raise SchemaVersionError(
+            f"{path} has schema version {current}, newer than this release understands "
+            f"({LATEST_VERSION}); upgrade gigqd. The database was left untouched."
+        )
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no ';' inside strings)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, path: str, busy_timeout: float) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taking the write lock at BEGIN so it cannot deadlock on upgrade."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise translate(error, path, busy_timeout) from None
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as error:
+        _rollback(conn)
+        if isinstance(error, sqlite3.Error):
+            raise translate(error, path, busy_timeout) from error
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
+
+
+def translate(error: sqlite3.Error, path: str, busy_timeout: float) -> GigqError:
+    """Turn a sqlite3 error into a GigqError whose message names the problem."""
+    message = str(error).lower()
+    if "locked" in message or "busy" in message:
+        return DatabaseLocked(
+            f"{path} stayed locked by another connection for longer than the busy timeout ({busy_timeout:g} s)"
+        )
+    if "full" in message or "disk i/o" in message:
+        return StoreFull(f"cannot write to {path}: the disk is full or the file size limit was reached ({error})")
+    if "readonly" in message or "read-only" in message:
+        return ReadOnlyStore(f"cannot write to {path}: the database or its directory is read-only")
+    if "not a database" in message or "malformed" in message:
+        return StoreError(f"{path} is not a usable SQLite database ({error})")
+    if "unable to open" in message:
+        return StoreError(f"cannot open {path}: {error}")
+    return StoreError(f"{path}: {error}")

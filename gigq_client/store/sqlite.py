@@ -1,0 +1,89 @@
+"""SqliteStore: the job store on one SQLite file (WAL), one connection per thread and process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from typing import Any, Iterator
+
+from ..errors import StoreError
+from . import connection
+from .base import Store
+from .sqlite_claims import ClaimOperations
+from .sqlite_manage import ManageOperations
+from .sqlite_registry import RegistryOperations
+from .sqlite_submit import SubmitOperations
+
+DEFAULT_BUSY_TIMEOUT = 10.0
+DEFAULT_SYNCHRONOUS = "NORMAL"
+DEFAULT_FILE_MODE = 0o600
+
+# Connections inherited through fork() are kept alive here, never used or closed:
+# closing one in the child could disturb the parent's locks and WAL index.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryOperations, Store):
+    """A Store on a SQLite database file."""
+
+    def __init__(
+        self,
+        path: str,
+        initialize: bool = True,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        synchronous: str = DEFAULT_SYNCHRONOUS,
+        file_mode: int = DEFAULT_FILE_MODE,
+    ):
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self.synchronous = synchronous
+        self._local = threading.local()
+        connection.check_path(self.path)
+        if initialize:
+            connection.create_private(self.path, file_mode)
+        elif not os.path.exists(self.path):
+            raise StoreError(f"{self.path} does not exist (initialize=False creates nothing)")
+        conn = self._conn
+        connection.schema_version(conn, self.path, busy_timeout)  # refuses a newer schema, untouched
+        if initialize:
+            connection.enable_wal(conn, self.path, busy_timeout)
+            connection.migrate(conn, self.path, busy_timeout)
+        elif connection.schema_version(conn, self.path, busy_timeout) != connection.LATEST_VERSION:
+            raise StoreError(f"{self.path} is not initialised as a job store; open it with initialize=True")
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if conn is not None:
+            _INHERITED.append(conn)
+        local.conn = connection.connect(self.path, self.busy_timeout, self.synchronous)
+        local.pid = os.getpid()
+        return local.conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with connection.transaction(self._conn, self.path, self.busy_timeout) as conn:
+            yield conn
+
+    def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise connection.translate(error, self.path, self.busy_timeout) from None
+
+    def change_counter(self) -> int:
+        return self._read("PRAGMA data_version")[0][0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"

@@ -1,0 +1,121 @@
+"""Dependency bookkeeping shared by submit, finish, cancel and requeue (SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from ..errors import UnknownDependency
+from .base import NewJob
+
+_DOWNSTREAM = """
+    WITH RECURSIVE downstream(id) AS (
+        SELECT job_id FROM job_dependencies WHERE depends_on = ?
+        UNION
+        SELECT d.job_id FROM job_dependencies AS d JOIN downstream ON d.depends_on = downstream.id
+    )"""
+
+_CANCEL_DOWNSTREAM = _DOWNSTREAM + """
+    UPDATE jobs SET status = 'cancelled', error = ?, cancelled_by = ?, completed_at = ?, updated_at = ?
+    WHERE id IN (SELECT id FROM downstream) AND status = 'pending'"""
+
+_REVIVE_DOWNSTREAM = _DOWNSTREAM + """
+    UPDATE jobs SET status = 'pending', error = NULL, cancelled_by = NULL, completed_at = NULL,
+        started_at = NULL, attempts = 0, updated_at = ?
+    WHERE id IN (SELECT id FROM downstream) AND status = 'cancelled' AND cancelled_by = ?
+    RETURNING id"""
+
+_COUNT_BLOCKERS = """
+    UPDATE jobs SET blockers = (
+        SELECT count(*) FROM job_dependencies AS d JOIN jobs AS parent ON parent.id = d.depends_on
+        WHERE d.job_id = jobs.id AND parent.status != 'completed')
+    WHERE id = ?"""
+
+_UNBLOCK_DEPENDENTS = """
+    UPDATE jobs SET blockers = blockers - 1
+    WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?)
+      AND status = 'pending' AND blockers > 0"""
+
+_DEAD_PARENTS = """
+    SELECT parent.id, parent.name, parent.status FROM job_dependencies AS d
+    JOIN jobs AS parent ON parent.id = d.depends_on
+    WHERE d.job_id = ? AND parent.status IN ('failed', 'timeout', 'cancelled')"""
+
+
+def link(conn: sqlite3.Connection, jobs: Sequence[NewJob], now_iso: str) -> None:
+    """Record the dependencies of newly inserted jobs and count what each waits for."""
+    _refuse_cycles(jobs)
+    conn.executemany(
+        "INSERT OR IGNORE INTO job_dependencies (job_id, depends_on) VALUES (?, ?)",
+        [(job.id, parent) for job in jobs for parent in job.dependencies],
+    )
+    for job in jobs:
+        _refuse_unknown(conn, job)
+        conn.execute(_COUNT_BLOCKERS, (job.id,))
+    for job in jobs:
+        for parent_id, parent_name, status in conn.execute(_DEAD_PARENTS, (job.id,)).fetchall():
+            cancel_downstream(conn, parent_id, _reason(parent_id, parent_name, status), now_iso)
+
+
+def _refuse_unknown(conn: sqlite3.Connection, job: NewJob) -> None:
+    missing = conn.execute(
+        "SELECT d.depends_on FROM job_dependencies AS d LEFT JOIN jobs AS parent ON parent.id = d.depends_on "
+        "WHERE d.job_id = ? AND parent.id IS NULL LIMIT 1",
+        (job.id,),
+    ).fetchone()
+    if missing:
+        raise UnknownDependency(f"job {job.name!r} depends on unknown job id {missing[0]!r}; nothing was submitted")
+
+
+def _refuse_cycles(jobs: Sequence[NewJob]) -> None:
+    """Kahn's algorithm over the batch: whatever cannot be ordered is on a cycle."""
+    parents = {job.id: set(job.dependencies) for job in jobs}
+    children: dict[str, list[str]] = {}
+    waiting = {}
+    for job_id, deps in parents.items():
+        inside = [p for p in deps if p in parents]
+        waiting[job_id] = len(inside)
+        for parent in inside:
+            children.setdefault(parent, []).append(job_id)
+    ready = [job_id for job_id, count in waiting.items() if count == 0]
+    while ready:
+        for child in children.get(ready.pop(), ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    stuck = [job.name for job in jobs if waiting[job.id] > 0]
+    if stuck:
+        raise UnknownDependency(f"jobs {stuck!r} form a dependency cycle; nothing was submitted")
+
+
+def _reason(parent_id: str, parent_name: str, status: str) -> str:
+    return f"dependency {parent_id} ({parent_name}) ended {status}"
+
+
+def cancel_downstream(conn: sqlite3.Connection, parent_id: str, reason: str, now_iso: str) -> int:
+    """Cancel every pending job downstream of `parent_id`: nothing waits on a dead parent."""
+    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, parent_id, now_iso, now_iso)).rowcount
+
+
+def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, status: str, now_iso: str) -> int:
+    return cancel_downstream(conn, parent_id, _reason(parent_id, name, status), now_iso)
+
+
+def revive_downstream(conn: sqlite3.Connection, root_id: str, now_iso: str) -> int:
+    """Bring back the jobs a cancelled cascade from `root_id` took down."""
+    revived = [row[0] for row in conn.execute(_REVIVE_DOWNSTREAM, (root_id, now_iso, root_id)).fetchall()]
+    for job_id in revived:
+        conn.execute(_COUNT_BLOCKERS, (job_id,))
+    return len(revived)
+
+
+def recount_blockers(conn: sqlite3.Connection, job_id: str) -> None:
+    conn.execute(_COUNT_BLOCKERS, (job_id,))
+
+
+def unblock_dependents(conn: sqlite3.Connection, parent_id: str) -> None:
+    conn.execute(_UNBLOCK_DEPENDENTS, (parent_id,))
+
+
+def has_dead_parent(conn: sqlite3.Connection, job_id: str) -> bool:
+    return conn.execute(_DEAD_PARENTS, (job_id,)).fetchone() is not None

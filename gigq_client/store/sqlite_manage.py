@@ -1,0 +1,144 @@
+"""Reading and managing jobs in a SQLite store (the client's side)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Optional
+
+from ..jobs import JobStatus
+from ..timestamps import iso
+from . import sqlite_graph
+
+_JOB_COLUMNS = (
+    "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
+    "max_attempts", "timeout", "description", "status", "created_at", "updated_at", "attempts",
+    "result", "error", "started_at", "completed_at", "worker_id", "pass_parent_results",
+    "retry_delay", "retry_after", "queue", "run_at",
+)
+_SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
+_EXECUTION_COLUMNS = ("id", "job_id", "worker_id", "status", "started_at", "completed_at", "result", "error", "attempt", "pid")
+_FLAGS = {None: None, 1: True, 0: False}
+_REQUEUEABLE = ("failed", "timeout", "cancelled")
+_CLEARABLE = "status IN ('completed', 'cancelled')"
+
+
+class ManageOperations:
+    def get_job(self, job_id: str) -> Optional[dict[str, Any]]:
+        rows = self._read(f"{_SELECT_JOB} WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        job = _job_dict(rows[0])
+        executions = self._read(
+            f"SELECT {', '.join(_EXECUTION_COLUMNS)} FROM job_executions WHERE job_id = ? ORDER BY rowid", (job_id,)
+        )
+        job["executions"] = [_execution_dict(row) for row in executions]
+        return job
+
+    def get_result(self, job_id: str) -> tuple[bool, Optional[str], Any]:
+        rows = self._read("SELECT status, result FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            return False, None, None
+        status, result = rows[0]
+        return True, status, _loads(result)
+
+    def list_jobs(self, status: Optional[str], limit: int, queue: Optional[str]) -> list[dict[str, Any]]:
+        where, args = [], []
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if queue is not None:
+            where.append("queue = ?")
+            args.append(queue)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._read(f"{_SELECT_JOB}{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
+        return [_job_dict(row) for row in rows]
+
+    def stats(self, queue: Optional[str] = None) -> dict[str, int]:
+        clause, args = (" WHERE queue = ?", (queue,)) if queue is not None else ("", ())
+        counts = {status.value: 0 for status in JobStatus}
+        for status, count in self._read(f"SELECT status, count(*) FROM jobs{clause} GROUP BY status", args):
+            counts[status] = count
+        counts["total"] = sum(counts.values())
+        return counts
+
+    def stats_by_queue(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for queue, status, count in self._read("SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"):
+            counts = result.setdefault(queue, {s.value: 0 for s in JobStatus})
+            counts[status] = count
+        for counts in result.values():
+            counts["total"] = sum(counts.values())
+        return result
+
+    def cancel(self, job_id: str) -> bool:
+        with self._write() as conn:
+            now_iso = iso(time.time())
+            row = conn.execute(
+                "UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?, error = 'cancelled by request' "
+                "WHERE id = ? AND status = 'pending' RETURNING name",
+                (now_iso, now_iso, job_id),
+            ).fetchone()
+            if row is None:
+                return False
+            sqlite_graph.cancel_downstream_of(conn, job_id, row[0], "cancelled", now_iso)
+            return True
+
+    def request_cancel(self, job_id: str) -> bool:
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", (job_id,)
+                ).rowcount
+            )
+
+    def requeue_job(self, job_id: str) -> bool:
+        with self._write() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row[0] not in _REQUEUEABLE or sqlite_graph.has_dead_parent(conn, job_id):
+                return False
+            now_iso = iso(time.time())
+            conn.execute(
+                "UPDATE jobs SET status = 'pending', attempts = 0, error = NULL, result = NULL, started_at = NULL, "
+                "completed_at = NULL, worker_id = NULL, wait_until = NULL, retry_after = NULL, cancel_requested = 0, "
+                "cancelled_by = NULL, updated_at = ? WHERE id = ?",
+                (now_iso, job_id),
+            )
+            sqlite_graph.recount_blockers(conn, job_id)
+            sqlite_graph.revive_downstream(conn, job_id, now_iso)
+            return True
+
+    def clear_completed(self, before: Optional[float]) -> int:
+        condition, args = (f"{_CLEARABLE} AND completed_at < ?", (iso(before),)) if before is not None else (_CLEARABLE, ())
+        with self._write() as conn:
+            selected = f"SELECT id FROM jobs WHERE {condition}"
+            conn.execute(f"DELETE FROM job_executions WHERE job_id IN ({selected})", args)
+            conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN ({selected})", args)
+            return conn.execute(f"DELETE FROM jobs WHERE {condition}", args).rowcount
+
+
+def _loads(text: Optional[str]) -> Any:
+    """JSON from a column; text that is not JSON (a hand-written row) is returned as is."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _job_dict(row: tuple) -> dict[str, Any]:
+    job = dict(zip(_JOB_COLUMNS, row))
+    job["exists"] = True
+    job["params"] = _loads(job["params"]) or {}
+    job["dependencies"] = _loads(job["dependencies"]) or []
+    job["result"] = _loads(job["result"])
+    job["pass_parent_results"] = _FLAGS.get(job["pass_parent_results"])
+    job["function"] = f"{job['function_module']}:{job['function_name']}"
+    return job
+
+
+def _execution_dict(row: tuple) -> dict[str, Any]:
+    execution = dict(zip(_EXECUTION_COLUMNS, row))
+    execution["result"] = _loads(execution["result"])
+    return execution

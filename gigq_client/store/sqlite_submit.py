@@ -1,0 +1,50 @@
+"""Submitting jobs to a SQLite store."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Optional, Sequence
+
+from ..timestamps import iso
+from . import sqlite_graph
+from .base import NewJob
+
+_INSERT = """
+    INSERT INTO jobs (
+        id, name, function_name, function_module, params, priority, dependencies, max_attempts,
+        timeout, description, status, created_at, updated_at, attempts, pass_parent_results,
+        retry_delay, queue, run_at, wait_until
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?, ?)"""
+
+_FLAGS = {None: None, True: 1, False: 0}
+
+
+class SubmitOperations:
+    def enqueue(self, jobs: Sequence[NewJob]) -> None:
+        now = time.time()
+        now_iso = iso(now)
+        rows = [_row(job, now, now_iso) for job in jobs]
+        with self._write() as conn:
+            conn.executemany(_INSERT, rows)
+            linked = [job for job in jobs if job.dependencies]
+            if linked:
+                sqlite_graph.link(conn, linked, now_iso)
+
+
+def _row(job: NewJob, now: float, now_iso: str) -> tuple:
+    dependencies = json.dumps(list(job.dependencies)) if job.dependencies else "[]"
+    return (
+        job.id, job.name, job.function, job.module, job.params, job.priority, dependencies,
+        job.max_attempts, job.timeout, job.description, job.created_at or now_iso, now_iso,
+        _FLAGS[job.pass_parent_results], job.retry_delay, job.queue,
+        _run_at_iso(job.run_at), _wait_until(job.run_at, now),
+    )
+
+
+def _run_at_iso(run_at: Optional[float]) -> Optional[str]:
+    return iso(run_at) if run_at is not None else None
+
+
+def _wait_until(run_at: Optional[float], now: float) -> Optional[float]:
+    return run_at if run_at is not None and run_at > now else None

@@ -1,0 +1,37 @@
+"""Timestamps: epoch seconds inside, ISO 8601 UTC strings at the API."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Union
+
+When = Union[datetime, float, int, str]
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+
+
+def now_iso() -> str:
+    return iso(time.time())
+
+
+def to_epoch(value: When) -> float:
+    """Accept a datetime (naive means local time), epoch seconds or an ISO string."""
+    if isinstance(value, bool):
+        raise TypeError("a time cannot be a bool")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+    if isinstance(value, datetime):
+        return value.timestamp()  # naive datetimes are taken as local time
+    raise TypeError(f"expected a datetime, epoch seconds or ISO string, got {type(value).__name__}")
+
+
+def to_utc_iso(value: When) -> str:
+    return iso(to_epoch(value))

@@ -1,0 +1,106 @@
+"""Defining jobs: what is accepted, and what is refused with an error that says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from gigq_client import Job, JobStatus, JobValidationError, task
+from tests import jobfuncs
+
+
+def test_module_level_function_is_stored_by_name():
+    job = Job("add", jobfuncs.add, params={"a": 1, "b": 2})
+    assert job.function_reference == "tests.jobfuncs:add"
+    assert len(job.id) == 36 and job.max_attempts == 3 and job.timeout == 300 and job.queue == "default"
+
+
+@pytest.mark.parametrize("text, expected", [("pkg.mod:func", "pkg.mod:func"), ("pkg.mod.func", "pkg.mod:func")])
+def test_function_may_be_given_as_a_reference_string(text, expected):
+    assert Job("x", text).function_reference == expected
+
+
+@pytest.mark.parametrize(
+    "function, reason",
+    [
+        (lambda: 1, "lambda"),
+        (jobfuncs.make_closure(), "nested"),
+        (jobfuncs.Holder().method, "bound method"),
+        (jobfuncs.Holder.method, "inside a class"),
+        (print.__call__, "not a plain function"),
+        (42, "callable"),
+        ("no colon or dot", "package.module:function"),
+        ("pkg.mod:", "package.module:function"),
+    ],
+)
+def test_functions_a_worker_cannot_import_are_refused_when_the_job_is_made(function, reason):
+    with pytest.raises(ValueError, match=reason):
+        Job("x", function)
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("timeout", -1, "timeout"),
+        ("timeout", 0, "timeout"),
+        ("timeout", 10**12, "timeout"),
+        ("priority", 10**15, "priority"),
+        ("priority", "high", "priority"),
+        ("max_attempts", 0, "max_attempts"),
+        ("max_attempts", 2.5, "max_attempts"),
+        ("retry_delay", -3, "retry_delay"),
+        ("queue", "", "queue"),
+        ("queue", "a,b", "queue"),
+        ("params", ["not", "a", "dict"], "params"),
+        ("dependencies", "abc", "dependencies"),
+        ("run_at", "next tuesday", "run_at"),
+    ],
+)
+def test_absurd_settings_are_refused_with_the_field_named(field, value, words):
+    with pytest.raises(JobValidationError, match=words):
+        Job("x", jobfuncs.noop, **{field: value})
+
+
+def test_empty_name_is_refused():
+    with pytest.raises(ValueError, match="name"):
+        Job("", jobfuncs.noop)
+
+
+def test_job_status_values_compare_equal_to_their_strings():
+    assert [s.value for s in JobStatus] == ["pending", "running", "completed", "failed", "cancelled", "timeout"]
+    assert JobStatus.COMPLETED == "completed" and JobStatus("failed") is JobStatus.FAILED
+
+
+async def _coroutine():
+    return 1
+
+
+def _generator():
+    yield 1
+
+
+class _Owner:
+    def method(self):
+        return 1
+
+
+@pytest.mark.parametrize(
+    "function, word",
+    [(lambda: 1, "lambda"), (jobfuncs.make_closure(), "closure"), (_Owner.method, "method"),
+     (_coroutine, "async"), (_generator, "generator")],
+)
+def test_task_refuses_what_a_worker_cannot_call_with_a_type_error(function, word):
+    with pytest.raises(TypeError, match=word):
+        task(function)
+
+
+def test_task_refuses_unknown_options():
+    with pytest.raises(TypeError, match="unexpected option"):
+        task(jobfuncs.noop, retries=3)
+
+
+def test_task_builds_jobs_with_its_options():
+    wrapped = task(timeout=60, max_attempts=5, queue="images")(jobfuncs.add)
+    job = wrapped.to_job(a=1, b=2)
+    assert (job.name, job.timeout, job.max_attempts, job.queue, job.params) == ("add", 60, 5, "images", {"a": 1, "b": 2})
+    assert job.function_reference == "tests.jobfuncs:add"
+    assert wrapped(2, 3) == 5
