@@ -50,8 +50,8 @@ class Job:
         max_attempts: int = 3,
         timeout: float = 300,
         description: str = "",
-        retry_delay: float = 0,
         pass_parent_results: Optional[bool] = None,
+        retry_delay: float = 0,
         queue: str = "default",
         run_at: Optional[timestamps.When] = None,
     ):

@@ -18,6 +18,7 @@ _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
 # INDEXED BY pins the walk to a ready index: the planner would otherwise prefer the
 # status index and sort every pending row, and claim cost would grow with the queue.
 _BY_QUEUE = "jobs INDEXED BY idx_jobs_ready_by_queue"
+_WAITING = "jobs INDEXED BY idx_jobs_waiting"
 _FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 _EXECUTION_FENCE = "job_id = ? AND attempt = ? AND worker_id = ? AND status = 'running'"
 _FLAGS = {None: None, 1: True, 0: False}
@@ -97,7 +98,7 @@ class ClaimOperations:
         return [(running.claim, reason) for (running, reason), ok in zip(dead, applied) if ok]
 
     def next_due(self) -> Optional[float]:
-        rows = self._read("SELECT min(wait_until) FROM jobs WHERE status = 'pending' AND wait_until IS NOT NULL")
+        rows = self._read(f"SELECT min(wait_until) FROM {_WAITING} WHERE status = 'pending' AND wait_until IS NOT NULL")
         return rows[0][0]
 
     def parent_results(self, job_ids: Sequence[str]) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def _claim(
     conn: sqlite3.Connection, worker_id: str, queues: Optional[Sequence[str]], limit: int, now: float
 ) -> list[ClaimedJob]:
     conn.execute(
-        "UPDATE jobs SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
+        f"UPDATE {_WAITING} SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
         (now,),
     )
     paused = [row[0] for row in conn.execute("SELECT queue FROM paused_queues")]

@@ -8,6 +8,8 @@ from typing import Sequence
 from ..errors import UnknownDependency
 from .base import NewJob
 
+# "+status" keeps the planner off the status index in the statements below: they
+# must look jobs up by id, not walk every pending row.
 _DOWNSTREAM = """
     WITH RECURSIVE downstream(id) AS (
         SELECT job_id FROM job_dependencies WHERE depends_on = ?
@@ -17,12 +19,12 @@ _DOWNSTREAM = """
 
 _CANCEL_DOWNSTREAM = _DOWNSTREAM + """
     UPDATE jobs SET status = 'cancelled', error = ?, cancelled_by = ?, completed_at = ?, updated_at = ?
-    WHERE id IN (SELECT id FROM downstream) AND status = 'pending'"""
+    WHERE id IN (SELECT id FROM downstream) AND +status = 'pending'"""
 
 _REVIVE_DOWNSTREAM = _DOWNSTREAM + """
     UPDATE jobs SET status = 'pending', error = NULL, cancelled_by = NULL, completed_at = NULL,
         started_at = NULL, attempts = 0, updated_at = ?
-    WHERE id IN (SELECT id FROM downstream) AND status = 'cancelled' AND cancelled_by = ?
+    WHERE id IN (SELECT id FROM downstream) AND +status = 'cancelled' AND cancelled_by = ?
     RETURNING id"""
 
 _COUNT_BLOCKERS = """
@@ -34,7 +36,7 @@ _COUNT_BLOCKERS = """
 _UNBLOCK_DEPENDENTS = """
     UPDATE jobs SET blockers = blockers - 1
     WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?)
-      AND status = 'pending' AND blockers > 0"""
+      AND +status = 'pending' AND blockers > 0"""
 
 _DEAD_PARENTS = """
     SELECT parent.id, parent.name, parent.status FROM job_dependencies AS d

@@ -1,0 +1,79 @@
+"""Claim cost with 1,000 and with 1,000,000 pending jobs: it should stay flat.
+
+    python bench/claim_cost.py [--sizes 1000,1000000] [--claims 2000]
+
+Fills a fresh database with N pending jobs (mixed priorities, two queues), then
+times single-job claims (at most a quarter of N, so the depth barely moves) (each its own transaction, as a worker does on a shallow
+queue) and completes each one outside the timing. Prints microseconds per claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gigq_client.store import COMPLETED, NewJob, Outcome, SqliteStore  # noqa: E402
+
+CHUNK = 20_000
+
+
+def fill(store: SqliteStore, count: int) -> float:
+    started = time.perf_counter()
+    for first in range(0, count, CHUNK):
+        store.enqueue([
+            NewJob(id=str(uuid.uuid4()), name="bench", module="bench", function="noop", params="{}",
+                   priority=n % 7, queue="default" if n % 2 else "other")
+            for n in range(first, min(count, first + CHUNK))
+        ])
+    return time.perf_counter() - started
+
+
+def time_claims(store: SqliteStore, claims: int, queues) -> list[float]:
+    samples = []
+    for _ in range(claims):
+        started = time.perf_counter()
+        (job,) = store.claim("bench-worker", queues, 1)
+        samples.append(time.perf_counter() - started)
+        now = time.time()
+        store.finish([Outcome(job.claim, COMPLETED, started=now, finished=now, result="null")])
+    return samples
+
+
+def measure(size: int, claims: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(os.path.join(folder, "bench.db"))
+        fill_seconds = fill(store, size)
+        row = {"pending": size, "fill_s": fill_seconds}
+        count = min(claims, size // 4)  # never drain the queue we are measuring
+        for label, queues in (("all queues", None), ("one queue", ["default"])):
+            samples = sorted(time_claims(store, count, queues))
+            row[label] = (statistics.median(samples) * 1e6, samples[int(len(samples) * 0.99)] * 1e6)
+        store.close()
+        return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,1000000")
+    parser.add_argument("--claims", type=int, default=250)
+    args = parser.parse_args()
+    rows = [measure(int(size), args.claims) for size in args.sizes.split(",")]
+    print(f"claim cost, {args.claims} single-job claims per case (median / p99 microseconds)")
+    print(f"{'pending jobs':>14} | {'all queues':>18} | {'one queue':>18} | fill time")
+    for row in rows:
+        cells = [f"{row[k][0]:7.1f} / {row[k][1]:7.1f}" for k in ("all queues", "one queue")]
+        print(f"{row['pending']:>14,} | {cells[0]:>18} | {cells[1]:>18} | {row['fill_s']:.1f} s")
+    base, deep = rows[0], rows[-1]
+    for key in ("all queues", "one queue"):
+        print(f"ratio {deep['pending']:,} / {base['pending']:,} pending ({key}): {deep[key][0] / base[key][0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
