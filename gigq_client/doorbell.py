@@ -28,7 +28,7 @@ class Doorbell:
     def ring(self) -> None:
         for path in self._doorbells():
             try:
-                self._sender().sendto(b"j", path)
+                self._sender().sendto(b"j", _address(path))
             except OSError:
                 pass  # no daemon there, or its buffer is full: it is awake anyway
 
@@ -48,3 +48,8 @@ class Doorbell:
             self._socket.setblocking(False)
             self._pid = os.getpid()
         return self._socket
+
+
+def _address(path: str) -> str:
+    """"@name" is a Linux abstract socket: no file, no permissions, gone with its daemon."""
+    return "\0" + path[1:] if path.startswith("@") else path

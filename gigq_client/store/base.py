@@ -142,8 +142,10 @@ class Store(abc.ABC):
         """finish() then claim() in one transaction."""
 
     @abc.abstractmethod
-    def release(self, claims: Iterable[Claim]) -> int:
-        """Give claimed jobs back to pending without spending their attempt."""
+    def release(self, claims: Iterable[Claim], reason: Optional[str] = None) -> int:
+        """Give claimed jobs back to pending without spending their attempt. With a
+        reason (a run stopped from outside, e.g. shutdown) the execution is kept as
+        "interrupted"; without one (never started) it is removed."""
 
     @abc.abstractmethod
     def running_claims(self) -> list[RunningClaim]:

@@ -68,7 +68,7 @@ class ClaimOperations:
             applied = _finish(conn, outcomes, now) if outcomes else []
             return applied, _claim(conn, worker_id, queues, limit, now)
 
-    def release(self, claims: Iterable[Claim]) -> int:
+    def release(self, claims: Iterable[Claim], reason: Optional[str] = None) -> int:
         released = 0
         with self._write() as conn:
             now_iso = iso(time.time())
@@ -76,12 +76,19 @@ class ClaimOperations:
                 fence = (claim.job_id, claim.attempt, claim.worker_id)
                 cursor = conn.execute(
                     "UPDATE jobs SET status = 'pending', attempts = attempts - 1, worker_id = NULL, "
-                    f"started_at = NULL, updated_at = ? WHERE {_FENCE}",
+                    f"updated_at = ? WHERE {_FENCE}",
                     (now_iso, *fence),
                 )
-                if cursor.rowcount:
+                if not cursor.rowcount:
+                    continue
+                released += 1
+                if reason is None:  # it never started: no trace of the attempt
                     conn.execute(f"DELETE FROM job_executions WHERE {_EXECUTION_FENCE}", fence)
-                    released += 1
+                else:  # it was stopped from outside: keep the run, say why, spend nothing
+                    conn.execute(
+                        f"UPDATE job_executions SET status = 'interrupted', completed_at = ?, error = ? WHERE {_EXECUTION_FENCE}",
+                        (now_iso, reason, *fence),
+                    )
         return released
 
     def running_claims(self) -> list[RunningClaim]:

@@ -185,3 +185,12 @@ def _daemon(daemon_id: str):
     from gigq_client.store import DaemonInfo
 
     return DaemonInfo(id=daemon_id, host="host-a", pid=1, pid_started=1.0, started_at=1.0, heartbeat_at=50.0)
+
+
+def test_release_with_a_reason_keeps_the_interrupted_run_on_record(store):
+    store.enqueue([new_job("x", max_attempts=1)])
+    claimed = claim_one(store)
+    assert store.release([claimed.claim], reason="daemon stopped") == 1
+    row = store.get_job(claimed.job_id)
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert [(e["status"], e["error"]) for e in row["executions"]] == [("interrupted", "daemon stopped")]

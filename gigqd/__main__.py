@@ -1,0 +1,5 @@
+"""`python -m gigqd` is `gigqd`."""
+
+from .cli import main
+
+main()

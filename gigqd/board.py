@@ -1,0 +1,147 @@
+"""The board: shared memory where each worker posts its heartbeat and the jobs it holds.
+
+The supervisor maps it before forking, so every worker inherits it. Each worker
+writes only its own slot: the heartbeat thread writes `heartbeat` (one aligned
+8-byte store), the worker loop writes the rest under a sequence counter so the
+supervisor can take a consistent snapshot without locks or system calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import time
+from dataclasses import dataclass
+
+MAX_HELD = 64
+EMPTY, BOOTING, IDLE, RUNNING, STOPPING = range(5)
+HELD, STARTED, FINISHED = range(3)  # phase of each held job
+STATE_NAMES = {EMPTY: "empty", BOOTING: "booting", IDLE: "idle", RUNNING: "running", STOPPING: "stopping"}
+
+
+class _Entry(ctypes.Structure):
+    _fields_ = [("job_id", ctypes.c_char * 36), ("attempt", ctypes.c_uint32), ("phase", ctypes.c_uint8)]
+
+
+class _Slot(ctypes.Structure):
+    _fields_ = [
+        ("seq", ctypes.c_uint64),
+        ("heartbeat", ctypes.c_double),
+        ("pid", ctypes.c_int32),
+        ("state", ctypes.c_uint8),
+        ("started", ctypes.c_double),
+        ("timeout", ctypes.c_double),
+        ("jobs_done", ctypes.c_uint32),
+        ("held", ctypes.c_uint32),
+        ("current", ctypes.c_int32),
+        ("job_name", ctypes.c_char * 48),
+        ("entries", _Entry * MAX_HELD),
+    ]
+
+
+@dataclass(frozen=True)
+class HeldJob:
+    job_id: str
+    attempt: int
+    phase: int
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """A consistent copy of one slot, taken by the supervisor."""
+
+    pid: int
+    state: int
+    heartbeat: float
+    started: float  # monotonic time the current job started; 0 when none
+    timeout: float
+    jobs_done: int
+    job_name: str
+    held: tuple[HeldJob, ...]
+    current: int  # index in `held` of the running job, -1 when none
+    consistent: bool = True
+
+    @property
+    def running_job(self) -> HeldJob | None:
+        return self.held[self.current] if 0 <= self.current < len(self.held) else None
+
+
+class Board:
+    def __init__(self, slots: int):
+        self._memory = mmap.mmap(-1, ctypes.sizeof(_Slot) * slots)  # anonymous and shared across fork
+        self._slots = (_Slot * slots).from_buffer(self._memory)
+        self.size = slots
+
+    def writer(self, slot: int) -> "SlotWriter":
+        return SlotWriter(self._slots[slot])
+
+    def reset(self, slot: int, pid: int) -> None:
+        """Clear a slot for a newly forked worker (supervisor, before the worker runs)."""
+        record = self._slots[slot]
+        record.seq += 2
+        ctypes.memset(ctypes.addressof(record) + 8, 0, ctypes.sizeof(_Slot) - 8)
+        record.pid, record.state, record.heartbeat, record.current = pid, BOOTING, time.monotonic(), -1
+
+    def read(self, slot: int, tries: int = 50) -> SlotView:
+        record = self._slots[slot]
+        view = None
+        for _ in range(tries):
+            before = record.seq
+            view = _copy(record, consistent=before % 2 == 0)
+            if before % 2 == 0 and record.seq == before:
+                return view
+        # The writer is frozen mid-update (SIGSTOP, or killed): report what is there, flagged.
+        return _copy(record, consistent=False) if view is None else view.__class__(**{**view.__dict__, "consistent": False})
+
+
+def _copy(record: _Slot, consistent: bool) -> SlotView:
+    held = tuple(
+        HeldJob(entry.job_id.decode(errors="replace"), entry.attempt, entry.phase)
+        for entry in record.entries[: min(record.held, MAX_HELD)]
+    )
+    return SlotView(
+        pid=record.pid, state=record.state, heartbeat=record.heartbeat, started=record.started,
+        timeout=record.timeout, jobs_done=record.jobs_done, job_name=record.job_name.decode(errors="replace"),
+        held=held, current=record.current, consistent=consistent,
+    )
+
+
+class SlotWriter:
+    """A worker's handle on its own slot."""
+
+    def __init__(self, record: _Slot):
+        self._record = record
+
+    def beat(self) -> None:
+        self._record.heartbeat = time.monotonic()
+
+    def hold(self, jobs: list[tuple[str, int]], state: int) -> None:
+        record = self._record
+        record.seq += 1
+        for index, (job_id, attempt) in enumerate(jobs[:MAX_HELD]):
+            entry = record.entries[index]
+            entry.job_id, entry.attempt, entry.phase = job_id.encode(), attempt, HELD
+        record.held, record.current, record.state, record.started = min(len(jobs), MAX_HELD), -1, state, 0.0
+        record.seq += 1
+
+    def start(self, index: int, name: str, timeout: float) -> None:
+        record = self._record
+        record.seq += 1
+        record.entries[index].phase = STARTED
+        record.current, record.started, record.timeout = index, time.monotonic(), timeout
+        record.job_name, record.state = name.encode()[:47], RUNNING
+        record.seq += 1
+
+    def finish(self, index: int, state: int = IDLE) -> None:
+        record = self._record
+        record.seq += 1
+        record.entries[index].phase = FINISHED
+        record.current, record.started, record.state = -1, 0.0, state
+        record.jobs_done += 1
+        record.seq += 1
+
+    def set_state(self, state: int) -> None:
+        record = self._record
+        record.seq += 1
+        record.state = state
+        record.seq += 1

@@ -1,0 +1,92 @@
+"""Process facts and process-tree killing (psutil), shared by supervisor and workers."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from typing import Iterable
+
+import psutil
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def start_time(pid: int | None = None) -> float:
+    """The process's start time, which with its pid identifies it even after pid reuse."""
+    return round(psutil.Process(pid or os.getpid()).create_time(), 3)
+
+
+def alive(pid: int, started: float | None) -> bool:
+    """True if `pid` runs and is the same process that started at `started`."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(round(process.create_time(), 3) - started) < 0.01
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux), so a job's escaped processes can still be killed."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def signal_tree(pid: int, signum: int, known: Iterable[psutil.Process] = ()) -> list[psutil.Process]:
+    """Send `signum` to a process, its process group and every descendant; return who was signalled."""
+    targets = {p.pid: p for p in [*known, *descendants(pid)]}
+    for process in targets.values():
+        try:
+            process.send_signal(signum)  # psutil checks the start time: a reused pid is left alone
+        except psutil.Error:
+            pass
+    try:
+        os.killpg(pid, signum)  # each worker leads its own process group
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return list(targets.values())
+
+
+def has_children() -> bool:
+    """Cheap check (one small /proc read) for processes left by the last job."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children") as handle:
+            return bool(handle.read().strip())
+    except OSError:
+        return bool(descendants(os.getpid()))
+
+
+def kill_descendants() -> int:
+    """SIGKILL every process this one started; return how many."""
+    found = descendants(os.getpid())
+    for process in found:
+        try:
+            process.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+    for process in found:
+        try:
+            process.wait(timeout=1)
+        except psutil.Error:
+            pass
+    return len(found)
+
+
+def rss_mib() -> float:
+    return psutil.Process().memory_info().rss / 2**20

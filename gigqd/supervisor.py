@@ -1,0 +1,266 @@
+"""The supervisor: start-up, one single-threaded loop, and shutdown. The only sender of signals."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import time
+import uuid
+from typing import Any, Mapping, Optional
+
+from gigq_client import GigqError
+from gigq_client.store import DaemonInfo, SqliteStore
+
+from . import config, logs, processes, recovery, signals, titles, watchdog
+from .board import BOOTING, Board
+from .children import Child, describe_exit
+from .pool import BOARD_SLOTS, Pool
+from .settings import Settings
+
+IDLE_WAIT = 1.0
+BUSY_WAIT = 0.1
+QUICK_ORPHAN_RECHECK = 1.0
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
+        self.settings = settings
+        self.config_path, self.overrides = config_path, dict(overrides or {})
+        self.daemon_id = str(uuid.uuid4())
+        self.host = socket.gethostname()
+        self.log = logs.get_logger(daemon_id=self.daemon_id[:8], pid=os.getpid())
+        self.board = Board(BOARD_SLOTS)
+        self.inbox = signals.SignalInbox()
+        self.selector = selectors.DefaultSelector()
+        self.pool = Pool(settings, self.daemon_id, self.board, self.log, self._private_fds)
+        self.store: Optional[SqliteStore] = None
+        self.doorbell: Optional[socket.socket] = None
+        self.stopping: Optional[str] = None  # None, "graceful" or "fast"
+        self.stop_deadline = 0.0
+        self.started = time.monotonic()
+        self.next_heartbeat = 0.0
+        self.next_orphan_check = 0.0
+        self.extra_fds: list[int] = []  # descriptors other parts (the control socket) add
+
+    # lifecycle ------------------------------------------------------------
+    def run(self) -> int:
+        self.start()
+        try:
+            while not (self.stopping and len(self.pool.children) == 0):
+                self.tick()
+        finally:
+            self.close()
+        return 0
+
+    def start(self) -> None:
+        settings = self.settings
+        self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
+        processes.become_subreaper()
+        self._open_doorbell()
+        self.inbox.install()
+        self.selector.register(self.inbox.read_fd, selectors.EVENT_READ, self._on_signals)
+        now = time.time()
+        self.store.register_daemon(DaemonInfo(
+            self.daemon_id, self.host, os.getpid(), processes.start_time(), now, now,
+            socket_path=settings.control_socket(), doorbell_path="@" + self._doorbell_name(),
+            queues=",".join(settings.queues),
+        ))
+        self._check_orphans()
+        self.pool.maintain()
+        titles.supervisor(settings.db, self.pool.desired)
+        self._write_pid_file()
+        self.log.info("daemon_started", db=settings.db, workers=self.pool.desired, queues=settings.queues or "all")
+
+    def tick(self) -> None:
+        for key, _ in self.selector.select(self._wait_time()):
+            key.data()
+        self._reap()
+        self._watch()
+        if not self.stopping:
+            self.pool.maintain()
+        self._periodic()
+
+    def close(self) -> None:
+        self.inbox.uninstall()
+        if self.store is not None:
+            try:
+                self.store.deregister_daemon(self.daemon_id)
+            except GigqError as error:
+                self.log.error("daemon_stopped", error=str(error))
+        if self.doorbell is not None:
+            self.doorbell.close()
+        if self.settings.pid_file:
+            try:
+                os.unlink(self.settings.pid_file)
+            except OSError:
+                pass
+        self.log.info("daemon_stopped")
+
+    # requests ---------------------------------------------------------------
+    def stop(self, fast: bool = False) -> None:
+        if fast or self.stopping == "graceful":
+            self.stopping = "fast"
+            for child in self.pool.children:
+                self._begin_kill(child, watchdog.Kill(child.slot, watchdog.SHUTDOWN, "fast stop"))
+        elif not self.stopping:
+            self.stopping = "graceful"
+            self.stop_deadline = time.monotonic() + self.settings.graceful_timeout
+            self.pool.retire_all()
+        self.log.info("daemon_stopping_requested", mode=self.stopping)
+
+    def reload(self) -> None:
+        try:
+            fresh = config.load(self.config_path, self.overrides)
+        except GigqError as error:
+            self.log.error("config_reload_failed", error=str(error))
+            return
+        if fresh.db != self.settings.db:
+            self.log.warning("config_reload_failed", error="db cannot change while running; keeping " + self.settings.db)
+            fresh.db = self.settings.db
+        self.settings = fresh
+        self.pool.apply(fresh)
+        titles.supervisor(fresh.db, self.pool.desired)
+        self.log.info("config_reloaded", workers=self.pool.desired)
+
+    def scale(self, workers: int) -> int:
+        desired = self.pool.scale(workers)
+        titles.supervisor(self.settings.db, desired)
+        self.log.info("pool_scaled", workers=desired)
+        return desired
+
+    # the loop's parts ---------------------------------------------------------
+    def _on_signals(self) -> None:
+        for signum in self.inbox.take():
+            if signum == signal.SIGCHLD:
+                continue
+            self.log.info("signal_received", signal=signals.name(signum))
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                self.stop()
+            elif signum == signal.SIGQUIT:
+                self.stop(fast=True)
+            elif signum == signal.SIGHUP and not self.stopping:
+                self.reload()
+            elif signum == signal.SIGTTIN and not self.stopping:
+                self.scale(self.pool.desired + 1)
+            elif signum == signal.SIGTTOU and not self.stopping:
+                self.scale(self.pool.desired - 1)
+
+    def _on_doorbell(self) -> None:
+        try:
+            while self.doorbell.recv(64):
+                pass
+        except BlockingIOError:
+            pass
+        self.pool.wake_idle()
+
+    def _reap(self) -> None:
+        for child, pid, status in self.pool.children.reap():
+            if child is not None:
+                self._worker_ended(child, status)
+
+    def _worker_ended(self, child: Child, status: int) -> None:
+        ended = describe_exit(status)
+        view = self.board.read(child.slot)
+        recovery.kill_leftovers(child, self.pool.worker_pids())
+        recovery.settle(self.store, child, view, ended, self.stopping is not None, self.log)
+        event = "worker_exited" if ended.kind in ("stopped", "recycled") and child.kill is None else "worker_died"
+        fields = dict(worker_id=child.worker_id, worker_pid=child.pid, slot=child.slot + 1, exit=ended.text)
+        if child.kill is not None:
+            fields["killed_because"] = child.kill.detail
+        (self.log.info if event == "worker_exited" else self.log.warning)(event, **fields)
+        if ended.kind == "boot_failed" or (view.state == BOOTING and child.kill is None and not child.retiring):
+            self.pool.worker_ended(child, booted=False)
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        for child in self.pool.children:
+            if child.kill is None:
+                kill = watchdog.overdue(child.slot, self.board.read(child.slot), child.worker_id, now,
+                                        self.settings.heartbeat_timeout)
+                if kill is not None:
+                    self._begin_kill(child, kill)
+            elif not child.kill_sent and now - child.term_sent_at >= self.settings.kill_grace:
+                processes.signal_tree(child.pid, signal.SIGKILL, child.tree)
+                child.kill_sent = True
+                self.log.warning("worker_killed", worker_id=child.worker_id, worker_pid=child.pid, signal="SIGKILL")
+            if child.kill is None and self.board.read(child.slot).state != BOOTING and self.pool.boot_failures:
+                self.pool.worker_ended(child, booted=True)
+        if self.stopping == "graceful" and now >= self.stop_deadline:
+            for child in self.pool.children:
+                if child.kill is None:
+                    self._begin_kill(child, watchdog.Kill(child.slot, watchdog.SHUTDOWN, "graceful_timeout passed"))
+
+    def _begin_kill(self, child: Child, kill: watchdog.Kill) -> None:
+        if child.kill is not None:
+            return
+        child.kill = kill
+        child.tree = processes.signal_tree(child.pid, signal.SIGTERM)
+        child.term_sent_at = time.monotonic()
+        event = {watchdog.HUNG: "worker_hung", watchdog.TIMEOUT: "job_killed"}.get(kill.reason, "worker_killed")
+        self.log.warning(event, worker_id=child.worker_id, worker_pid=child.pid, reason=kill.detail,
+                         job_id=kill.claim.job_id if kill.claim else None, signal="SIGTERM")
+        if self.settings.kill_grace <= 0:
+            processes.signal_tree(child.pid, signal.SIGKILL, child.tree)
+            child.kill_sent = True
+
+    def _periodic(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_heartbeat and not self.stopping:
+            self.next_heartbeat = now + self.settings.lease / 4
+            self._store_call(self.store.heartbeat, self.daemon_id, time.time())
+        if now >= self.next_orphan_check and not self.stopping:
+            self._check_orphans()
+
+    def _check_orphans(self) -> None:
+        judge = watchdog.OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
+                                     own_workers={c.worker_id for c in self.pool.children})
+        requeued = self._store_call(self.store.requeue_orphans, judge) or []
+        for claim, reason in requeued:
+            self.log.warning("job_requeued", job_id=claim.job_id, attempt=claim.attempt, worker_id=claim.worker_id, reason=reason)
+        if requeued:
+            self.log.info("orphans_requeued", count=len(requeued))
+        soon = judge.waiting_on_exit and time.monotonic() - self.started < 120
+        self.next_orphan_check = time.monotonic() + (QUICK_ORPHAN_RECHECK if soon else self.settings.orphan_check_interval)
+
+    def _store_call(self, operation, *args):
+        try:
+            return operation(*args)
+        except GigqError as error:
+            self.log.error("supervisor_loop_failed", operation=operation.__name__, error=str(error))
+            return None
+
+    def _wait_time(self) -> float:
+        busy = any(c.kill or c.retiring for c in self.pool.children) or self.stopping
+        busy = busy or any(self.board.read(c.slot).started > 0 for c in self.pool.children)
+        wait = BUSY_WAIT if busy else IDLE_WAIT
+        if len(self.pool.active()) < self.pool.desired:
+            wait = min(wait, max(0.0, self.pool.not_before - time.monotonic()))
+        return wait
+
+    # sockets and files ----------------------------------------------------------
+    def _doorbell_name(self) -> str:
+        return f"gigqd-{self.daemon_id}"
+
+    def _open_doorbell(self) -> None:
+        self.doorbell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.doorbell.bind("\0" + self._doorbell_name())
+        self.doorbell.setblocking(False)
+        self.selector.register(self.doorbell, selectors.EVENT_READ, self._on_doorbell)
+
+    def _private_fds(self) -> list[int]:
+        """Descriptors a forked worker must close: they belong to the supervisor."""
+        fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds(), *self.extra_fds]
+        if self.doorbell is not None:
+            fds.append(self.doorbell.fileno())
+        try:
+            fds.append(self.selector.fileno())
+        except (AttributeError, ValueError):
+            pass
+        return fds
+
+    def _write_pid_file(self) -> None:
+        if self.settings.pid_file:
+            with open(self.settings.pid_file, "w") as handle:
+                handle.write(f"{os.getpid()}\n")

@@ -1,0 +1,175 @@
+"""A pooled worker process: boots, then claims and runs jobs until told to stop."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import NoReturn
+
+from gigq_client.store import SqliteStore
+
+from . import board, logs, processes, titles
+from .embedded import Worker
+from .execute import Executor, describe
+from .runner import JobRunner
+from .settings import Settings
+
+# Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
+EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
+
+__all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
+
+
+@dataclass
+class WorkerSpec:
+    """What the supervisor hands a worker it forks."""
+
+    slot: int
+    worker_id: str
+    daemon_id: str
+    wake_fd: int  # read end of the pipe the supervisor writes to: b"w" wake, b"s" stop; EOF = supervisor gone
+    parent_pid: int
+    settings: Settings
+    board: board.Board
+    inherited_fds: tuple[int, ...]  # the supervisor's descriptors, closed at once
+
+
+def worker_main(spec: WorkerSpec) -> NoReturn:
+    """Entry point in the forked child; never returns."""
+    code = EXIT_BOOT_FAILED
+    try:
+        _detach(spec)
+        code = _boot_and_run(spec)
+    except BaseException as error:  # the last line of defence: report, then exit with a code
+        logs.get_logger(worker_id=spec.worker_id, pid=os.getpid()).error("worker_died", error=describe(error))
+        code = 70
+    finally:
+        sys.stdout.flush()
+        os._exit(code)
+
+
+def _detach(spec: WorkerSpec) -> None:
+    os.setpgid(0, 0)  # our own process group: a job's processes can be killed as one
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides what Ctrl-C means
+    for fd in spec.inherited_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+
+def _boot_and_run(spec: WorkerSpec) -> int:
+    settings, number = spec.settings, spec.slot + 1
+    log = logs.get_logger(worker_id=spec.worker_id, slot=number, pid=os.getpid())
+    titles.worker_idle(number)
+    try:
+        store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
+        store.register_worker(spec.worker_id, spec.daemon_id, socket.gethostname(), os.getpid(), processes.start_time())
+        for module in settings.imports:
+            importlib.import_module(module)
+    except BaseException as error:
+        log.error("worker_boot_failed", error=describe(error))
+        return EXIT_BOOT_FAILED
+    slot = spec.board.writer(spec.slot)
+    _start_heartbeat(spec, slot, log)
+    executor = Executor(settings.allowed_modules, settings.max_result_bytes, store.parent_results)
+    runner = JobRunner(store, spec.worker_id, settings.queues or None, executor, settings.claim_batch, slot, log,
+                       on_result=lambda job, result, seconds: _log_result(log, job, result, seconds))
+    runner.pid = os.getpid()
+    log.debug("worker_booted")
+    return PooledLoop(spec, runner, slot, log).run()
+
+
+class PooledLoop:
+    def __init__(self, spec: WorkerSpec, runner: JobRunner, slot: board.SlotWriter, log):
+        self.spec, self.runner, self.slot, self.log = spec, runner, slot, log
+        self.settings = spec.settings
+        self.exit_code: int | None = None
+
+    def run(self) -> int:
+        while self.exit_code is None:
+            if self.runner.has_work:
+                self.runner.run_next()
+                self._after_job()
+                self._read_messages(0)
+            elif not self.runner.claim():
+                self._idle()
+        self.slot.set_state(board.STOPPING)
+        titles.worker_stopping(self.spec.slot + 1)
+        self.runner.give_back()
+        return self.exit_code
+
+    def _idle(self) -> None:
+        self.slot.set_state(board.IDLE)
+        titles.worker_idle(self.spec.slot + 1)
+        wait = self.settings.poll_interval
+        due = self.runner.store.next_due()
+        if due is not None:
+            wait = max(0.0, min(wait, due - time.time()))
+        self._read_messages(wait)
+
+    def _read_messages(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.spec.wake_fd], [], [], timeout)
+        if not ready:
+            return
+        data = os.read(self.spec.wake_fd, 4096)
+        if not data:
+            self.log.warning("worker_orphaned", reason="the supervisor is gone")
+            self.exit_code = EXIT_ORPHANED
+        elif b"s" in data:
+            self.exit_code = EXIT_STOPPED
+
+    def _after_job(self) -> None:
+        if processes.has_children():
+            processes.kill_descendants()  # nothing a job started outlives the job
+        recycle = self._recycle_reason()
+        if recycle:
+            self.log.info("worker_recycled", reason=recycle)
+            self.exit_code = EXIT_RECYCLED
+
+    def _recycle_reason(self) -> str:
+        done = self.spec.board.read(self.spec.slot).jobs_done
+        if self.settings.max_jobs_per_worker and done >= self.settings.max_jobs_per_worker:
+            return f"ran {done} jobs (max_jobs_per_worker)"
+        if self.settings.max_memory_per_worker:
+            rss = processes.rss_mib()
+            if rss > self.settings.max_memory_per_worker:
+                return f"RSS {rss:.0f} MiB is over max_memory_per_worker ({self.settings.max_memory_per_worker} MiB)"
+        return ""
+
+
+def _start_heartbeat(spec: WorkerSpec, slot: board.SlotWriter, log) -> None:
+    def beat() -> None:
+        while True:
+            slot.beat()
+            if os.getppid() != spec.parent_pid:
+                log.warning("worker_orphaned", reason="the supervisor died while a job ran")
+                processes.kill_descendants()
+                os._exit(EXIT_ORPHANED)
+            view = spec.board.read(spec.slot)
+            if view.state == board.RUNNING and view.running_job is not None:
+                titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, time.monotonic() - view.started)
+            time.sleep(spec.settings.heartbeat_interval)
+
+    threading.Thread(target=beat, name="gigqd-heartbeat", daemon=True).start()
+
+
+def _log_result(log, job, result, seconds: float) -> None:
+    if result.status == "completed":
+        log.debug("job_completed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt, seconds=round(seconds, 6))
+    else:
+        log.warning("job_failed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt,
+                    error=result.error, retryable=result.retryable)
