@@ -45,3 +45,65 @@ def make_closure():
         return 1
 
     return inner
+
+
+def hang():
+    while True:
+        time.sleep(1)
+
+
+def record(path, tag="", seconds=0.0):
+    """Append this run (pid and tag) to `path`; sleep if asked. Used to count runs."""
+    with open(path, "a") as handle:
+        handle.write(f"{os.getpid()} {tag}\n")
+    time.sleep(seconds)
+    return tag
+
+
+def spawn_and_hang(pid_file):
+    """Start a child (and a grandchild that ignores SIGTERM), note their pids, then hang."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "grand = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)'], start_new_session=True)\n"
+        "open(sys.argv[1], 'w').write(f'{os.getpid()} {grand.pid}')\n"
+        "time.sleep(3600)\n"
+    )
+    subprocess.Popen([sys.executable, "-c", code, pid_file])
+    while True:
+        time.sleep(1)
+
+
+def ignore_term_and_hang():
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    hang()
+
+
+def exit_job(code=3):
+    import sys
+
+    sys.exit(code)
+
+
+def hard_exit(path):
+    with open(path, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    os._exit(9)
+
+
+def hog_memory(megabytes):
+    global _HOARD
+    _HOARD = bytearray(megabytes * 2**20)
+    for index in range(0, len(_HOARD), 4096):
+        _HOARD[index] = 1
+    return megabytes
+
+
+def version_marker():
+    return "v1"

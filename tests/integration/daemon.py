@@ -1,0 +1,144 @@
+"""Start the real gigqd as a subprocess on a temporary database, and watch it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import psutil
+
+from gigq_client import JobQueue
+from tests.conftest import ROOT, wait_for
+
+
+class Daemon:
+    """A gigqd process: its config file, its log, its processes."""
+
+    def __init__(self, folder: Path, workers: int = 2, **settings: Any):
+        self.folder = folder
+        self.db = str(folder / "jobs.db")
+        self.log_path = folder / "gigqd.log"
+        self.config_path = folder / "gigqd.toml"
+        self.settings = {"db": self.db, "workers": workers, "poll_interval": 5.0, "kill_grace": 1.0,
+                         "heartbeat_timeout": 5.0, "log_level": "debug", **settings}
+        self.write_config()
+        self.process: Optional[subprocess.Popen] = None
+        self._log_handle = None
+
+    def write_config(self, **changes: Any) -> None:
+        self.settings.update(changes)
+        lines = [f"{key} = {_toml(value)}" for key, value in self.settings.items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def start(self, wait: bool = True) -> "Daemon":
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(self.folder)]))
+        env.pop("NOTIFY_SOCKET", None)
+        self._log_handle = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gigqd", "--config", str(self.config_path), "--log-format", "json"],
+            cwd=self.folder, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT,
+        )
+        if wait:
+            self.wait_event("daemon_started", timeout=20)
+            wait_for(lambda: len(self.worker_pids()) >= self.settings["workers"], timeout=20, what="workers to fork")
+        return self
+
+    # observing -----------------------------------------------------------
+    def events(self, name: Optional[str] = None) -> list[dict]:
+        found = []
+        if not self.log_path.exists():
+            return found
+        for line in self.log_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if name is None or record.get("event") == name:
+                found.append(record)
+        return found
+
+    def wait_event(self, name: str, count: int = 1, timeout: float = 20.0, **match: Any) -> list[dict]:
+        def matching():
+            hits = [e for e in self.events(name) if all(e.get(k) == v for k, v in match.items())]
+            return hits if len(hits) >= count else None
+
+        return wait_for(matching, timeout=timeout, what=f"{count} x {name} {match or ''} in the gigqd log")
+
+    def worker_pids(self) -> list[int]:
+        try:
+            return [p.pid for p in psutil.Process(self.process.pid).children() if "worker" in " ".join(p.cmdline())]
+        except psutil.Error:
+            return []
+
+    def queue(self) -> JobQueue:
+        return JobQueue(self.db)
+
+    # acting ----------------------------------------------------------------
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill_everything(self) -> None:
+        """Leave nothing behind, whatever the test did."""
+        if self.process is None:
+            return
+        try:
+            tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for process in tree:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self._log_handle:
+            self._log_handle.close()
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return str(value)
+
+
+def status_of(queue: JobQueue, job_id: str) -> str:
+    return queue.get_status(job_id)["status"]
+
+
+def wait_status(queue: JobQueue, job_id: str, wanted: str, timeout: float = 30.0) -> dict:
+    return wait_for(lambda: (s := queue.get_status(job_id))["status"] == wanted and s, timeout=timeout,
+                    what=f"job {job_id} to be {wanted}")
+
+
+def pids_in(path: Path) -> list[int]:
+    if not path.exists():
+        return []
+    return [int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_until_dead(pids, timeout: float = 10.0) -> None:
+    def all_dead():
+        return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids)
+
+    wait_for(all_dead, timeout=timeout, what=f"processes {pids} to die")
+
+
+def now() -> float:
+    return time.time()
