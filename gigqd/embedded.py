@@ -75,7 +75,7 @@ class Worker:
         self.running = False
         if self._doorbell is not None:
             try:
-                self._doorbell.send(b"s")
+                self._doorbell.sendto(b"s", self._doorbell.getsockname())
             except OSError:
                 pass
 
@@ -96,7 +96,6 @@ class Worker:
         self._doorbell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         name = f"gigqd-{self._daemon_id}"
         self._doorbell.bind("\0" + name)
-        self._doorbell.connect("\0" + name)  # so stop() can ring ourselves
         self._doorbell.setblocking(False)
         now, pid, started = time.time(), os.getpid(), processes.start_time()
         host = socket.gethostname()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
@@ -81,4 +82,16 @@ def default_text(name: str) -> str:
     if item.metadata["default_text"]:
         return item.metadata["default_text"]
     value = item.default_factory() if callable(item.default_factory) else item.default  # type: ignore[misc]
-    return repr(value) if isinstance(value, str) else str(value).replace("'", '"')
+    return json.dumps(value) if isinstance(value, str) else str(value).replace("'", '"')
+
+
+def markdown_table() -> str:
+    """The settings table of docs/configuration.md, made from the declarations above."""
+    rows = ["| setting | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, item in SETTINGS.items():
+        rows.append(f"| `{name}` | `GIGQD_{name.upper()}` | `{default_text(name)}` | {item.metadata['help']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

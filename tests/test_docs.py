@@ -1,10 +1,12 @@
 """Every code example in README.md and docs/*.md is executed, so the docs cannot lie.
 
 Per document, in a fresh directory and in order:
-- a ```python block whose info string says file=NAME is written to NAME;
+- a block whose info string says file=NAME is written to NAME;
 - every other ```python block runs in one namespace shared by the document;
 - a ```sh block runs line by line in bash, except the commands in NOT_RUN_HERE,
-  which set up the project itself and are exercised by CI (`make test` is CI).
+  which set up the project itself and are exercised by CI (`make test` is CI);
+- `gigqd` run in the foreground (not `gigqd check`) is started in the background
+  for the rest of the document, then stopped with TERM, and must exit 0.
 """
 
 from __future__ import annotations
@@ -44,26 +46,41 @@ def test_document_examples_run(document, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace = {"__name__": "__doc_example__"}
     before = set(sys.modules)
+    daemons: list[subprocess.Popen] = []
     try:
         for language, attributes, body in blocks(document):
-            if language == "python" and "file" in attributes:
+            if "file" in attributes:
                 (tmp_path / attributes["file"]).write_text(body)
             elif language == "python":
                 exec(compile(body, f"{document.name} example", "exec"), namespace)
             elif language in ("sh", "bash", "console"):
-                _run_shell(body, tmp_path, document.name)
+                _run_shell(body, tmp_path, document.name, daemons)
+        for daemon in daemons:
+            daemon.terminate()
+            assert daemon.wait(timeout=60) == 0, f"{document.name}: gigqd did not stop cleanly"
     finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
         for name in set(sys.modules) - before:  # example modules must not leak between documents
             if getattr(sys.modules[name], "__file__", "") and str(tmp_path) in sys.modules[name].__file__:
                 del sys.modules[name]
 
 
-def _run_shell(body: str, folder: Path, label: str) -> None:
+FOREGROUND_DAEMON = re.compile(r"^gigqd(?! check)\b")
+
+
+def _run_shell(body: str, folder: Path, label: str, daemons: list) -> None:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT)])
     for line in body.splitlines():
         command = line.split("#", 1)[0].strip()
         if not command or any(pattern.search(command) for pattern in NOT_RUN_HERE):
+            continue
+        if FOREGROUND_DAEMON.search(command):
+            log = open(folder / f"daemon-{len(daemons)}.log", "w")
+            daemons.append(subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=folder, env=env, stdout=log, stderr=log))
             continue
         result = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{label}: `{command}` failed:\n{result.stdout}\n{result.stderr}"

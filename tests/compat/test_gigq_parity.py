@@ -13,7 +13,7 @@ import pytest
 
 import gigq_client
 
-CLASSES = ["Job", "JobQueue", "Workflow", "JobStatus"]
+CLASSES = ["Job", "JobQueue", "Workflow", "JobStatus", "Worker"]
 FUNCTIONS = ["task", "close_connections", "setup_logging"]
 
 

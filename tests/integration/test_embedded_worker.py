@@ -1,0 +1,51 @@
+"""Worker: one worker inside the caller's process, as GigQ 0.5.1 offered."""
+
+from __future__ import annotations
+
+import threading
+
+from gigq_client import Job, JobQueue, Worker
+from tests import jobfuncs
+from tests.conftest import wait_for
+
+
+def test_process_one_runs_one_job(db_path):
+    queue = JobQueue(db_path)
+    first = queue.submit(Job("first", jobfuncs.add, params={"a": 1, "b": 2}))
+    second = queue.submit(Job("second", jobfuncs.noop))
+    worker = Worker(db_path)
+    assert worker.process_one() is True
+    assert queue.get_status(first)["status"] == "completed" and queue.get_status(second)["status"] == "pending"
+    assert worker.process_one() is True and worker.process_one() is False
+    worker.close()
+
+
+def test_start_runs_jobs_until_stop_and_wakes_on_submit(db_path):
+    queue = JobQueue(db_path)
+    worker = Worker(db_path, polling_interval=60)
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    try:
+        wait_for(lambda: queue.store.daemons(), what="the worker to register")
+        job_id = queue.submit(Job("late", jobfuncs.add, params={"a": 2, "b": 2}))
+        assert queue.wait(job_id, timeout=20)["result"] == 4  # the 60 s poll was not needed
+    finally:
+        worker.stop()
+        thread.join(timeout=20)
+    assert not thread.is_alive() and queue.store.daemons() == []
+
+
+def test_failures_are_retried_then_recorded(db_path):
+    queue = JobQueue(db_path)
+    job_id = queue.submit(Job("bad", jobfuncs.fail, params={"message": "nope"}, max_attempts=2))
+    worker = Worker(db_path)
+    assert worker.process_one() and worker.process_one()
+    status = queue.get_status(job_id)
+    assert (status["status"], status["attempts"]) == ("failed", 2) and "RuntimeError: nope" in status["error"]
+
+
+def test_concurrency_must_be_positive(db_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="concurrency"):
+        Worker(db_path, concurrency=0)

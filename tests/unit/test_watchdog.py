@@ -1,0 +1,101 @@
+"""The watchdog's decisions, as tables: no processes, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from gigq_client.store import Claim, RunningClaim
+from gigqd import watchdog
+from gigqd.board import FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
+from gigqd.runner import claim_size
+
+
+def view(state=RUNNING, heartbeat=100.0, started=90.0, timeout=5.0, held=(), current=-1, consistent=True):
+    return SlotView(pid=1, state=state, heartbeat=heartbeat, started=started, timeout=timeout, jobs_done=0,
+                    job_name="j", held=tuple(held), current=current, consistent=consistent)
+
+
+JOB = HeldJob("job-1", 2, STARTED)
+
+
+@pytest.mark.parametrize(
+    "slot_view, now, expected",
+    [
+        (view(held=[JOB], current=0, started=90, timeout=5), 94.9, None),
+        (view(held=[JOB], current=0, started=90, timeout=5), 95.1, watchdog.TIMEOUT),
+        (view(held=[JOB], current=0, started=90, timeout=50, heartbeat=60), 95, watchdog.HUNG),
+        (view(state=IDLE, started=0, heartbeat=60), 95, watchdog.HUNG),
+        (view(state=IDLE, started=0, heartbeat=94), 95, None),
+    ],
+)
+def test_overdue(slot_view, now, expected):
+    kill = watchdog.overdue(3, slot_view, "w", now, heartbeat_timeout=30)
+    assert (kill.reason if kill else None) == expected
+    if kill and slot_view.running_job:
+        assert kill.claim == Claim("job-1", 2, "w")
+
+
+def claims(*ids):
+    return [Claim(job_id, 1, "w") for job_id in ids]
+
+
+@pytest.mark.parametrize(
+    "phases, consistent, shutdown, fail, release, interrupted",
+    [
+        ({"a": HELD, "b": STARTED, "c": FINISHED}, True, False, {"b", "c"}, {"a"}, set()),
+        ({"a": HELD, "b": STARTED}, True, True, set(), {"a"}, {"b"}),
+        ({"a": HELD}, False, False, {"a", "x"}, set(), set()),  # an unreadable board proves nothing
+        ({}, True, False, {"x"}, set(), set()),  # claimed, not yet on the board: may have started
+    ],
+)
+def test_plan_for_dead_worker(phases, consistent, shutdown, fail, release, interrupted):
+    held = [HeldJob(job_id, 1, phase) for job_id, phase in phases.items()]
+    plan = watchdog.plan_for_dead_worker(claims(*phases, "x") if "x" in fail else claims(*phases),
+                                         view(held=held, consistent=consistent), shutdown)
+    assert {c.job_id for c in plan.fail} == fail
+    assert {c.job_id for c in plan.release} == release
+    assert {c.job_id for c in plan.interrupted} == interrupted
+
+
+def running(host="here", pid=10, started=5.0, heartbeat=100.0, worker="w", job_started=50.0, timeout=30.0):
+    return RunningClaim(Claim("j", 1, worker), job_started, timeout, host, pid, started, "d", heartbeat)
+
+
+@pytest.mark.parametrize(
+    "claim, alive, expected",
+    [
+        (running(), True, None),
+        (running(), False, "no longer running"),
+        (running(host="there", heartbeat=95), True, None),
+        (running(host="there", heartbeat=30), True, "no heartbeat"),
+        (running(host=None, pid=None, started=None, heartbeat=None, job_started=10, timeout=20), True, "unknown"),
+        (running(host=None, pid=None, started=None, heartbeat=None, job_started=75, timeout=20), True, None),
+        (running(worker="mine"), False, None),
+    ],
+)
+def test_orphan_judge(claim, alive, expected):
+    judge = watchdog.OrphanJudge("here", lambda pid, started: alive, now=100.0, lease=10.0, own_workers={"mine"})
+    reason = judge(claim)
+    assert (reason is None) if expected is None else (expected in reason)
+
+
+def test_pid_reuse_is_not_mistaken_for_the_owner():
+    seen = []
+    judge = watchdog.OrphanJudge("here", lambda pid, started: seen.append((pid, started)) or False, 100.0, 10.0)
+    assert judge(running(pid=10, started=5.0)) is not None
+    assert seen == [(10, 5.0)]  # liveness is asked with the start time, not the pid alone
+
+
+@pytest.mark.parametrize("failures, delay", [(0, 0), (1, 0.5), (2, 1), (3, 2), (10, 30)])
+def test_respawn_backs_off_exponentially_to_a_cap(failures, delay):
+    assert watchdog.respawn_delay(failures, maximum=30) == delay
+
+
+def test_scale_down_prefers_an_idle_worker():
+    assert watchdog.pick_to_retire({1: view(state=RUNNING), 2: view(state=IDLE), 3: view(state=RUNNING)}) == 2
+    assert watchdog.pick_to_retire({1: view(state=RUNNING), 3: view(state=RUNNING)}) == 3
+
+
+@pytest.mark.parametrize("average, expected", [(0.00001, 32), (0.001, 5), (0.01, 1), (5.0, 1)])
+def test_claim_size_holds_only_a_few_milliseconds_of_work(average, expected):
+    assert claim_size(average, batch_max=32) == expected
