@@ -10,10 +10,9 @@ from tests.integration.daemon import wait_status
 
 def test_worker_that_fails_to_import_at_start_is_respawned_with_backoff(make_daemon):
     daemon = make_daemon(workers=1, imports=["no_such_module_anywhere"], restart_backoff_max=2.0).start(wait=False)
-    daemon.wait_event("worker_boot_failed", count=4, timeout=30)
+    delays = [e["seconds"] for e in daemon.wait_event("worker_respawn_delayed", count=4, timeout=30)]
     failures = daemon.events("worker_boot_failed")
     assert "no_such_module_anywhere" in failures[0]["error"]
-    delays = [e["seconds"] for e in daemon.events("worker_respawn_delayed")]
     assert delays[:4] == [0.5, 1.0, 2.0, 2.0]
     spawned = daemon.events("worker_spawned")
     assert len(spawned) <= len(failures) + 1  # no tight loop
