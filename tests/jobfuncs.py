@@ -48,8 +48,10 @@ def make_closure():
 
 
 def hang():
+    import signal
+
     while True:
-        time.sleep(1)
+        signal.pause()  # sleeps until a signal arrives, and ignores the ones that do not kill
 
 
 def record(path, tag="", seconds=0.0):
@@ -68,14 +70,13 @@ def spawn_and_hang(pid_file):
     code = (
         "import os, signal, subprocess, sys, time\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "grand = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)'], start_new_session=True)\n"
+        "grand = subprocess.Popen([sys.executable, '-c', 'import signal; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.pause()'], start_new_session=True)\n"
         "open(sys.argv[1], 'w').write(f'{os.getpid()} {grand.pid}')\n"
-        "time.sleep(3600)\n"
+        "signal.pause()\n"
     )
     subprocess.Popen([sys.executable, "-c", code, pid_file])
-    while True:
-        time.sleep(1)
+    hang()
 
 
 def ignore_term_and_hang():
