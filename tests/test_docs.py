@@ -24,7 +24,11 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
 NOT_RUN_HERE = [
     re.compile(pattern)
-    for pattern in (r"^make test\b", r"^make bench\b", r"^make chaos\b", r"^git clone\b", r"^cd gigq$")
+    for pattern in (
+        r"^make test\b", r"^make bench\b", r"^make chaos\b", r"^git clone\b", r"^cd gigq$",
+        # administering the machine itself (docs/deploy.md): users, packages, systemd
+        r"^sudo\b", r"^systemctl\b", r"^journalctl\b",
+    )
 ]
 
 
