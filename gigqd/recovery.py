@@ -60,6 +60,10 @@ def record_claims(store: Store, child: Child, view: SlotView, ended: Exit, shutd
         held.remove(kill.claim)
         outcomes.append(Outcome(kill.claim, TIMEOUT, started, now, error=f"Timeout: {kill.detail}; killed"))
         log.warning("job_timed_out", job_id=kill.claim.job_id, attempt=kill.claim.attempt, worker_id=child.worker_id)
+    if kill is not None and kill.reason == watchdog.CANCEL and kill.claim in held:
+        held.remove(kill.claim)
+        store.cancel_running(kill.claim, "cancelled by request while running; killed", started, now)
+        log.info("job_cancelled", job_id=kill.claim.job_id, attempt=kill.claim.attempt, worker_id=child.worker_id)
     plan = watchdog.plan_for_dead_worker(held, view, shutdown or (kill is not None and kill.reason == watchdog.SHUTDOWN))
     reason = _death_reason(child, ended)
     for claim in plan.fail:

@@ -14,21 +14,27 @@ from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
 
 from . import config, logs, processes, recovery, signals, titles, watchdog
-from .board import BOOTING, Board
+from .board import BOOTING, STARTED, Board
 from .children import Child, describe_exit
+from .control import commands
+from .control.server import ControlServer
 from .pool import BOARD_SLOTS, Pool
 from .settings import Settings
+from .status import Throughput, report
 
 IDLE_WAIT = 1.0
 BUSY_WAIT = 0.1
 QUICK_ORPHAN_RECHECK = 1.0
+CANCEL_CHECK_INTERVAL = 1.0
 
 
 class Supervisor:
     def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
+        settings.db = os.path.abspath(settings.db)  # recorded for clients started elsewhere
         self.settings = settings
         self.config_path, self.overrides = config_path, dict(overrides or {})
         self.daemon_id = str(uuid.uuid4())
+        self.pid = os.getpid()
         self.host = socket.gethostname()
         self.log = logs.get_logger(daemon_id=self.daemon_id[:8], pid=os.getpid())
         self.board = Board(BOARD_SLOTS)
@@ -42,7 +48,10 @@ class Supervisor:
         self.started = time.monotonic()
         self.next_heartbeat = 0.0
         self.next_orphan_check = 0.0
-        self.extra_fds: list[int] = []  # descriptors other parts (the control socket) add
+        self.control: Optional[ControlServer] = None
+        self.throughput = Throughput()
+        self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
+        self.next_cancel_check = 0.0
 
     # lifecycle ------------------------------------------------------------
     def run(self) -> int:
@@ -59,6 +68,9 @@ class Supervisor:
         self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
         processes.become_subreaper()
         self._open_doorbell()
+        self.control = ControlServer(settings.control_socket(), settings.socket_mode, settings.socket_group,
+                                     commands.handlers(self), self.selector, self.log)
+        self.control.listen()
         self.inbox.install()
         self.selector.register(self.inbox.read_fd, selectors.EVENT_READ, self._on_signals)
         now = time.time()
@@ -84,6 +96,8 @@ class Supervisor:
 
     def close(self) -> None:
         self.inbox.uninstall()
+        if self.control is not None:
+            self.control.close()
         if self.store is not None:
             try:
                 self.store.deregister_daemon(self.daemon_id)
@@ -110,12 +124,14 @@ class Supervisor:
             self.pool.retire_all()
         self.log.info("daemon_stopping_requested", mode=self.stopping)
 
-    def reload(self) -> None:
+    def reload(self) -> Optional[str]:
+        """Re-read the configuration and roll the workers over; the error, if it was refused."""
         try:
             fresh = config.load(self.config_path, self.overrides)
         except GigqError as error:
             self.log.error("config_reload_failed", error=str(error))
-            return
+            return str(error)
+        fresh.db = os.path.abspath(fresh.db)
         if fresh.db != self.settings.db:
             self.log.warning("config_reload_failed", error="db cannot change while running; keeping " + self.settings.db)
             fresh.db = self.settings.db
@@ -123,12 +139,28 @@ class Supervisor:
         self.pool.apply(fresh)
         titles.supervisor(fresh.db, self.pool.desired)
         self.log.info("config_reloaded", workers=self.pool.desired)
+        return None
 
     def scale(self, workers: int) -> int:
         desired = self.pool.scale(workers)
         titles.supervisor(self.settings.db, desired)
         self.log.info("pool_scaled", workers=desired)
         return desired
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Stop a running job of ours now; one not started yet is stopped when it starts."""
+        for child in self.pool.children:
+            job = self.board.read(child.slot).running_job
+            if job is not None and job.job_id == job_id and job.phase == STARTED:
+                claim = watchdog.Claim(job.job_id, job.attempt, child.worker_id)
+                self._begin_kill(child, watchdog.Kill(child.slot, watchdog.CANCEL, "cancelled by request", claim))
+                self.cancels.discard(job_id)
+                return True
+        self.cancels.add(job_id)
+        return False
+
+    def status(self) -> dict:
+        return report(self)
 
     # the loop's parts ---------------------------------------------------------
     def _on_signals(self) -> None:
@@ -163,6 +195,7 @@ class Supervisor:
     def _worker_ended(self, child: Child, status: int) -> None:
         ended = describe_exit(status)
         view = self.board.read(child.slot)
+        self.throughput.retired += view.jobs_done
         recovery.kill_leftovers(child, self.pool.worker_pids())
         recovery.settle(self.store, child, view, ended, self.stopping is not None, self.log)
         event = "worker_exited" if ended.kind in ("stopped", "recycled") and child.kill is None else "worker_died"
@@ -207,11 +240,24 @@ class Supervisor:
 
     def _periodic(self) -> None:
         now = time.monotonic()
+        self.throughput.sample(sum(self.board.read(c.slot).jobs_done for c in self.pool.children), now)
+        if now >= self.next_cancel_check and not self.stopping:
+            self._check_cancels()
         if now >= self.next_heartbeat and not self.stopping:
             self.next_heartbeat = now + self.settings.lease / 4
             self._store_call(self.store.heartbeat, self.daemon_id, time.time())
         if now >= self.next_orphan_check and not self.stopping:
             self._check_orphans()
+
+    def _check_cancels(self) -> None:
+        """Act on cancel requests written to the database (gigqctl cancel, or any client)."""
+        self.next_cancel_check = time.monotonic() + (BUSY_WAIT if self.cancels else CANCEL_CHECK_INTERVAL)
+        ours = {c.worker_id for c in self.pool.children}
+        requested = self._store_call(self.store.cancel_requests) or []
+        self.cancels = set()  # rebuilt: cancel_job watches again whatever has not started yet
+        for claim in requested:
+            if claim.worker_id in ours:
+                self.cancel_job(claim.job_id)
 
     def _check_orphans(self) -> None:
         judge = watchdog.OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
@@ -232,7 +278,7 @@ class Supervisor:
             return None
 
     def _wait_time(self) -> float:
-        busy = any(c.kill or c.retiring for c in self.pool.children) or self.stopping
+        busy = any(c.kill or c.retiring for c in self.pool.children) or self.stopping or self.cancels
         busy = busy or any(self.board.read(c.slot).started > 0 for c in self.pool.children)
         wait = BUSY_WAIT if busy else IDLE_WAIT
         if len(self.pool.active()) < self.pool.desired:
@@ -251,7 +297,9 @@ class Supervisor:
 
     def _private_fds(self) -> list[int]:
         """Descriptors a forked worker must close: they belong to the supervisor."""
-        fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds(), *self.extra_fds]
+        fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds()]
+        if self.control is not None:
+            fds += self.control.fds()
         if self.doorbell is not None:
             fds.append(self.doorbell.fileno())
         try:

@@ -156,6 +156,8 @@ def _claim(
 def _selection(queues: Optional[Sequence[str]], paused: list[str], limit: int) -> tuple[str, list]:
     """SQL choosing the rowids to claim, walking a ready index in claim order."""
     order = "ORDER BY priority DESC, rowid LIMIT ?"
+    if "*" in paused:  # every queue is paused
+        return "SELECT NULL WHERE 0", []
     if queues is None:
         skip = f" AND queue NOT IN ({','.join('?' * len(paused))})" if paused else ""
         return f"SELECT rowid FROM jobs INDEXED BY idx_jobs_ready WHERE {_READY}{skip} {order}", [*paused, limit]

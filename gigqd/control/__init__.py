@@ -1,0 +1,1 @@
+"""The control socket: gigqctl talks to a running supervisor over it."""

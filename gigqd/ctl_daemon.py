@@ -1,0 +1,125 @@
+"""gigqctl's daemon commands: find, start, stop and steer a running gigqd."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import psutil
+
+from gigq_client import GigqError
+from gigq_client.store import SqliteStore
+
+from . import processes
+from .control import client
+
+
+class CtlError(Exception):
+    """Something gigqctl prints as one line before exiting non-zero."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which daemon a command is about: its database, and its socket if known."""
+
+    db: str
+    socket: Optional[str] = None
+
+
+def running_daemons(db: str) -> list[Any]:
+    """Daemons registered in the database that are alive on this host."""
+    if not os.path.exists(db):
+        return []
+    try:
+        store = SqliteStore(db, initialize=False)
+    except GigqError:
+        return []
+    try:
+        host = socket.gethostname()
+        return [d for d in store.daemons() if d.host == host and d.socket_path and processes.alive(d.pid, d.pid_started)]
+    finally:
+        store.close()
+
+
+def socket_for(target: Target) -> str:
+    if target.socket:
+        return target.socket
+    daemons = running_daemons(target.db)
+    if daemons:
+        return daemons[0].socket_path
+    fallback = os.path.abspath(target.db) + ".sock"
+    if os.path.exists(fallback):
+        return fallback
+    raise CtlError(f"no gigqd is running for {target.db} (start one with: gigqctl --db {target.db} start)")
+
+
+def call(target: Target, command: str, **arguments: Any) -> Any:
+    path = socket_for(target)
+    try:
+        return client.call(path, command, **arguments)
+    except client.DaemonUnreachable as error:
+        raise CtlError(str(error)) from None
+    except client.CommandFailed as error:
+        raise CtlError(f"gigqd refused {command}: {error}") from None
+
+
+def start(target: Target, config_path: Optional[str], workers: Optional[int], force: bool, timeout: float,
+          log_file: str, pid_file: str) -> int:
+    """Start gigqd detached (own session, log file, pid file); return its pid once it answers."""
+    if not force:
+        for daemon in running_daemons(target.db):
+            raise CtlError(f"a gigqd (pid {daemon.pid}) is already running on {target.db}; "
+                           "stop it first, or pass --force to start another")
+    command = [sys.executable, "-m", "gigqd", "--db", target.db, "--pid-file", pid_file]
+    if config_path:
+        command += ["--config", config_path]
+    if workers:
+        command += ["--workers", str(workers)]
+    env = dict(os.environ, GIGQD_LOG_FILE=log_file)
+    with open(log_file, "a") as log:
+        daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                  start_new_session=True, close_fds=True)
+    return _wait_until_ready(daemon, target, timeout, log_file)
+
+
+def _wait_until_ready(daemon: subprocess.Popen, target: Target, timeout: float, log_file: str) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            raise CtlError(f"gigqd failed to start: {_last_error(log_file)}")
+        try:
+            answer = client.call(target.socket or os.path.abspath(target.db) + ".sock", "ping", timeout=1)
+            if answer.get("pid") == daemon.pid:
+                return daemon.pid
+        except (client.DaemonUnreachable, client.CommandFailed):
+            pass
+        time.sleep(0.05)
+    daemon.send_signal(signal.SIGTERM)
+    raise CtlError(f"gigqd did not become ready within {timeout:g} s; see {log_file}")
+
+
+def _last_error(log_file: str) -> str:
+    try:
+        with open(log_file) as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        return "(no log)"
+    mine = [line for line in lines if line.startswith("gigqd:")]  # the daemon's own one-line error
+    return (mine or lines or ["(empty log)"])[-1][:2000]
+
+
+def stop(target: Target, now: bool, timeout: float) -> int:
+    answer = call(target, "stop", now=now)
+    pid = answer["pid"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return pid
+        time.sleep(0.05)
+    raise CtlError(f"gigqd (pid {pid}) is still stopping after {timeout:g} s")

@@ -1,0 +1,70 @@
+"""What `gigqctl status` shows: the daemon, its queues, its workers, and its pace."""
+
+from __future__ import annotations
+
+import collections
+import time
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from .board import STATE_NAMES
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
+
+WINDOW = 60.0
+
+
+class Throughput:
+    """Jobs finished per minute, from the workers' counters on the board."""
+
+    def __init__(self) -> None:
+        self.retired = 0  # jobs done by workers that have since ended
+        self.samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    def sample(self, live_total: int, now: float) -> None:
+        self.samples.append((now, self.retired + live_total))
+        while self.samples and now - self.samples[0][0] > WINDOW:
+            self.samples.popleft()
+
+    def per_minute(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        (first, done_then), (last, done_now) = self.samples[0], self.samples[-1]
+        span = max(last - first, 1.0)
+        return (done_now - done_then) * WINDOW / span
+
+
+def report(supervisor: "Supervisor") -> dict[str, Any]:
+    store, settings = supervisor.store, supervisor.settings
+    return {
+        "daemon": {
+            "pid": supervisor.pid, "daemon_id": supervisor.daemon_id, "host": supervisor.host, "db": settings.db,
+            "uptime": round(time.monotonic() - supervisor.started, 1), "workers": supervisor.pool.desired,
+            "queues": settings.queues, "paused": store.paused_queues(), "stopping": supervisor.stopping,
+            "jobs_per_minute": round(supervisor.throughput.per_minute(), 1), "socket": settings.control_socket(),
+        },
+        "queues": store.stats_by_queue(),
+        "totals": store.stats(),
+        "workers": [_worker(supervisor, child) for child in sorted(supervisor.pool.children, key=lambda c: c.slot)],
+    }
+
+
+def _worker(supervisor: "Supervisor", child) -> dict[str, Any]:
+    view = supervisor.board.read(child.slot)
+    job = view.running_job
+    return {
+        "slot": child.slot + 1, "pid": child.pid, "worker_id": child.worker_id,
+        "state": "retiring" if child.retiring and view.state != 3 else STATE_NAMES.get(view.state, "?"),
+        "job_id": job.job_id if job else None, "job_name": view.job_name if job else None,
+        "runtime": round(time.monotonic() - view.started, 1) if job and view.started else None,
+        "rss_mb": _rss(child.pid), "jobs_done": view.jobs_done,
+    }
+
+
+def _rss(pid: int) -> float | None:
+    try:
+        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    except psutil.Error:
+        return None
