@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+demo: $(STAMP)
+	$(BIN)/python -m gigqd.demo --dir $(or $(DEMO_DIR),.demo)
+
 bench: $(STAMP)
 	$(BIN)/python bench/claim_cost.py
 

@@ -26,6 +26,7 @@ NOT_RUN_HERE = [
     re.compile(pattern)
     for pattern in (
         r"^make test\b", r"^make bench\b", r"^make chaos\b", r"^git clone\b", r"^cd gigq$",
+        r"^make demo\b",  # run by tests/integration/test_demo.py, from the repository
         # administering the machine itself (docs/deploy.md): users, packages, systemd
         r"^sudo\b", r"^systemctl\b", r"^journalctl\b",
     )
