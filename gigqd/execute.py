@@ -34,6 +34,8 @@ class Executor:
         self._functions: dict[tuple[str, str], tuple[Callable, bool]] = {}
 
     def run(self, job: ClaimedJob) -> Result:
+        if job.defect:
+            return Result(FAILED, error=f"malformed job row: {job.defect}", retryable=False)
         try:
             function, wants_parents = self._function(job.module, job.function)
             params = self._params(job, wants_parents)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any, TextIO
 
@@ -26,9 +27,13 @@ EVENTS = frozenset({
 })
 
 
+_current: dict[str, Any] = {}
+
+
 def configure(log_format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Route structlog to `stream` (stderr), as JSON off a terminal and readable on one."""
     stream = stream or sys.stderr
+    _current.update(log_format=log_format, level=level, stream=stream)
     use_json = log_format == "json" or (log_format == "auto" and not _is_terminal(stream))
     renderer: Any = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=_is_terminal(stream))
@@ -45,6 +50,17 @@ def configure(log_format: str = "auto", level: str = "info", stream: TextIO | No
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+
+
+def use_private_stream() -> None:
+    """Log through our own copy of the log descriptor (in workers), so a job that
+    closes or redirects stdout and stderr cannot silence or break the worker."""
+    stream = _current.get("stream", sys.stderr)
+    try:
+        private = os.fdopen(os.dup(stream.fileno()), "w", buffering=1)
+    except (OSError, ValueError, AttributeError):
+        return
+    configure(_current.get("log_format", "auto"), _current.get("level", "info"), private)
 
 
 def get_logger(**context: Any) -> Any:

@@ -27,7 +27,7 @@ def kill_leftovers(child: Child, worker_pids: set[int]) -> int:
     except (ProcessLookupError, PermissionError):
         pass
     for _ in range(3):  # an adopted orphan's own children are re-parented to us as it dies
-        leftovers = [p for p in _adopted(worker_pids)] + [p for p in child.tree if p.is_running()]
+        leftovers = adopted(worker_pids) + [p for p in child.tree if p.is_running()]
         if not leftovers:
             break
         for process in leftovers:
@@ -40,11 +40,20 @@ def kill_leftovers(child: Child, worker_pids: set[int]) -> int:
     return killed
 
 
-def _adopted(worker_pids: set[int]) -> list[psutil.Process]:
+def adopted(worker_pids: set[int]) -> list[psutil.Process]:
+    """Our children that are not workers: processes of jobs, re-parented to us."""
     try:
-        return [p for p in psutil.Process().children() if p.pid not in worker_pids]
+        return [p for p in psutil.Process().children() if p.pid not in worker_pids and p.status() != psutil.STATUS_ZOMBIE]
     except psutil.Error:
         return []
+
+
+def kill_quietly(process: psutil.Process) -> None:
+    try:
+        process.kill()
+        process.wait(timeout=2)
+    except psutil.Error:
+        pass
 
 
 def record_claims(store: Store, child: Child, view: SlotView, ended: Exit, shutdown: bool, log: Any) -> None:

@@ -26,6 +26,7 @@ IDLE_WAIT = 1.0
 BUSY_WAIT = 0.1
 QUICK_ORPHAN_RECHECK = 1.0
 CANCEL_CHECK_INTERVAL = 1.0
+STRAY_CHECK_INTERVAL = 2.0
 
 
 class Supervisor:
@@ -52,6 +53,7 @@ class Supervisor:
         self.throughput = Throughput()
         self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
         self.next_cancel_check = 0.0
+        self.next_stray_check = 0.0
 
     # lifecycle ------------------------------------------------------------
     def run(self) -> int:
@@ -248,6 +250,15 @@ class Supervisor:
             self._store_call(self.store.heartbeat, self.daemon_id, time.time())
         if now >= self.next_orphan_check and not self.stopping:
             self._check_orphans()
+        if now >= self.next_stray_check:
+            self.next_stray_check = now + STRAY_CHECK_INTERVAL
+            self._kill_strays()
+
+    def _kill_strays(self) -> None:
+        """A process a job double-forked to escape is adopted by us (subreaper): kill it."""
+        for process in recovery.adopted(self.pool.worker_pids()):
+            recovery.kill_quietly(process)
+            self.log.warning("orphan_process_killed", stray_pid=process.pid, reason="escaped from a job")
 
     def _check_cancels(self) -> None:
         """Act on cancel requests written to the database (gigqctl cancel, or any client)."""

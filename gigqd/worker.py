@@ -17,6 +17,7 @@ from gigq_client.store import SqliteStore
 
 from . import board, logs, processes, titles
 from .embedded import Worker
+from .streams import StandardStreams
 from .execute import Executor, describe
 from .runner import JobRunner
 from .settings import Settings
@@ -73,6 +74,7 @@ def _detach(spec: WorkerSpec) -> None:
 
 def _boot_and_run(spec: WorkerSpec) -> int:
     settings, number = spec.settings, spec.slot + 1
+    logs.use_private_stream()
     log = logs.get_logger(worker_id=spec.worker_id, slot=number, pid=os.getpid())
     titles.worker_idle(number)
     try:
@@ -98,6 +100,7 @@ class PooledLoop:
         self.spec, self.runner, self.slot, self.log = spec, runner, slot, log
         self.settings = spec.settings
         self.exit_code: int | None = None
+        self.streams = StandardStreams()
 
     def run(self) -> int:
         while self.exit_code is None:
@@ -133,6 +136,7 @@ class PooledLoop:
             self.exit_code = EXIT_STOPPED
 
     def _after_job(self) -> None:
+        self.streams.restore()
         if processes.has_children():
             processes.kill_descendants()  # nothing a job started outlives the job
         recycle = self._recycle_reason()

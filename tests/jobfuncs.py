@@ -108,3 +108,74 @@ def hog_memory(megabytes):
 
 def version_marker():
     return "v1"
+
+
+def close_streams():
+    import sys
+
+    print("about to close stdout and stderr")
+    sys.stdout.close()
+    sys.stderr.close()
+    os.close(1)
+    os.close(2)
+    return "closed"
+
+
+def redirect_streams(path):
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    return "redirected"
+
+
+def raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def raise_base_exception():
+    class Custom(BaseException):
+        pass
+
+    raise Custom("not an Exception")
+
+
+def segfault():
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def not_json():
+    return {"when": object()}
+
+
+def huge_result(megabytes):
+    return "x" * (megabytes * 2**20)
+
+
+def forks_and_returns(pid_file):
+    """Start a grandchild that would outlive the job, note its pid, and return."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"], start_new_session=True)
+    with open(pid_file, "w") as handle:
+        handle.write(str(child.pid))
+    return child.pid
+
+
+def double_fork(pid_file):
+    """A grandchild that escapes the job by double-forking (like a daemon would), then return."""
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open(pid_file, "w") as handle:
+                handle.write(str(os.getpid()))
+            import signal
+
+            while True:
+                signal.pause()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return "escaped"

@@ -58,6 +58,7 @@ class ClaimedJob:
     queue: str
     priority: int
     claimed_at: float
+    defect: Optional[str] = None  # what is wrong with the stored row; such a job fails without running
 
     @property
     def job_id(self) -> str:

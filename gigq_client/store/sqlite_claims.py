@@ -6,12 +6,11 @@ import json
 import secrets
 import sqlite3
 import time
-from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
 
 from ..retry import backoff_delay
 from ..timestamps import iso
-from . import sqlite_graph
+from . import rows, sqlite_graph
 from .base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
@@ -21,13 +20,11 @@ _BY_QUEUE = "jobs INDEXED BY idx_jobs_ready_by_queue"
 _WAITING = "jobs INDEXED BY idx_jobs_waiting"
 _FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 _EXECUTION_FENCE = "job_id = ? AND attempt = ? AND worker_id = ? AND status = 'running'"
-_FLAGS = {None: None, 1: True, 0: False}
 
 _CLAIM = """
     UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?, updated_at = ?
     WHERE rowid IN ({selection})
-    RETURNING id, attempts, name, function_module, function_name, params, timeout, max_attempts,
-        retry_delay, dependencies, pass_parent_results, queue, priority, rowid"""
+    RETURNING {returning}"""
 
 _START_EXECUTION = """
     INSERT INTO job_executions (id, job_id, worker_id, status, started_at, attempt)
@@ -92,7 +89,7 @@ class ClaimOperations:
         return released
 
     def running_claims(self) -> list[RunningClaim]:
-        return [_running_claim(row) for row in self._read(_RUNNING)]
+        return [rows.running_claim(row) for row in self._read(_RUNNING)]
 
     def requeue_orphans(self, judge: OrphanJudge) -> list[tuple[Claim, str]]:
         now = time.time()
@@ -144,13 +141,17 @@ def _claim(
     paused = [row[0] for row in conn.execute("SELECT queue FROM paused_queues")]
     selection, args = _selection(queues, paused, limit)
     now_iso = iso(now)
-    rows = conn.execute(_CLAIM.format(selection=selection), (worker_id, now_iso, now_iso, *args)).fetchall()
-    rows.sort(key=lambda row: (-row[12], row[13]))
+    sql = _CLAIM.format(selection=selection, returning=rows._CLAIM_COLUMNS)
+    found = conn.execute(sql, (worker_id, now_iso, now_iso, *args)).fetchall()
+    submitted = {row[0]: row[13] for row in found}  # rowid: submission order
+    jobs = [rows.claimed_job(row, worker_id, now) for row in found]
+    jobs.sort(key=lambda job: (-job.priority, submitted[job.job_id]))  # RETURNING has no order
     conn.executemany(
         _START_EXECUTION,
-        [(f"{row[0]}:{row[1]}:{secrets.token_hex(3)}", row[0], worker_id, now_iso, row[1]) for row in rows],
+        [(f"{j.job_id}:{j.claim.attempt}:{secrets.token_hex(3)}", j.job_id, worker_id, now_iso, j.claim.attempt)
+         for j in jobs],
     )
-    return [_claimed(row, worker_id, now) for row in rows]
+    return jobs
 
 
 def _selection(queues: Optional[Sequence[str]], paused: list[str], limit: int) -> tuple[str, list]:
@@ -171,19 +172,6 @@ def _selection(queues: Optional[Sequence[str]], paused: list[str], limit: int) -
     union = " UNION ALL ".join([branch] * len(wanted))
     args = [value for queue in wanted for value in (queue, limit)]
     return f"SELECT r FROM ({union}) ORDER BY p DESC, r LIMIT ?", [*args, limit]
-
-
-def _claimed(row: tuple, worker_id: str, now: float) -> ClaimedJob:
-    (job_id, attempt, name, module, function, params, timeout, max_attempts,
-     retry_delay, dependencies, pass_parent_results, queue, priority, _rowid) = row
-    return ClaimedJob(
-        claim=Claim(job_id, attempt, worker_id),
-        name=name, module=module, function=function, params=params or "{}",
-        timeout=timeout or 300, max_attempts=max_attempts or 1, retry_delay=retry_delay or 0,
-        dependencies=tuple(json.loads(dependencies)) if dependencies and dependencies != "[]" else (),
-        pass_parent_results=_FLAGS.get(pass_parent_results), queue=queue, priority=priority or 0,
-        claimed_at=now,
-    )
 
 
 def _finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> list[bool]:
@@ -211,11 +199,12 @@ def _fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) 
     row = conn.execute(f"SELECT max_attempts, retry_delay, name FROM jobs WHERE {_FENCE}", fence).fetchone()
     if row is None:
         return False
-    max_attempts, retry_delay, name = row
+    max_attempts, retry_delay = int(rows.number(row[0], 1, 1)[0]), rows.number(row[1], 0)[0]
+    name = row[2]
     finished = iso(outcome.finished)
     conn.execute(_END_EXECUTION, (outcome.status, iso(outcome.started), finished, outcome.error, outcome.pid, *fence))
-    if outcome.retryable and claim.attempt < (max_attempts or 1):
-        delay = backoff_delay(claim.attempt, retry_delay or 0)
+    if outcome.retryable and claim.attempt < max_attempts:
+        delay = backoff_delay(claim.attempt, retry_delay)
         wait_until = now + delay if delay > 0 else None
         conn.execute(
             "UPDATE jobs SET status = 'pending', error = ?, worker_id = NULL, wait_until = ?, retry_after = ?, "
@@ -230,21 +219,3 @@ def _fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) 
     )
     sqlite_graph.cancel_downstream_of(conn, claim.job_id, name, outcome.status, now_iso)
     return True
-
-
-def _running_claim(row: tuple) -> RunningClaim:
-    job_id, attempt, worker_id, started_at, timeout, host, pid, pid_started, daemon_id, heartbeat = row
-    return RunningClaim(
-        claim=Claim(job_id, attempt, worker_id),
-        started_at=_epoch(started_at), timeout=timeout or 300,
-        host=host, pid=pid, pid_started=pid_started, daemon_id=daemon_id, daemon_heartbeat=heartbeat,
-    )
-
-
-def _epoch(text: Optional[str]) -> float:
-    if not text:
-        return 0.0
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return 0.0
