@@ -10,7 +10,7 @@ import click
 
 from gigq_client import GigqError
 
-from . import config, logs
+from . import config, files, logs
 from .settings import SETTINGS
 
 LOG_FORMATS = ["auto", "json", "console"]
@@ -38,7 +38,7 @@ def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
         return
     overrides = _overrides(flags)
     settings = _load_or_exit(config_path, overrides)
-    stream = open(settings.log_file, "a", buffering=1) if settings.log_file else sys.stderr
+    stream = files.open_private(settings.log_file) if settings.log_file else sys.stderr
     logs.configure(settings.log_format, settings.log_level, stream)
     for warning in config.warnings_for(settings):
         logs.get_logger().warning("config_warned", warning=warning)

@@ -16,7 +16,7 @@ import psutil
 from gigq_client import GigqError
 from gigq_client.store import SqliteStore
 
-from . import processes
+from . import files, processes
 from .control import client
 
 
@@ -82,7 +82,7 @@ def start(target: Target, config_path: Optional[str], workers: Optional[int], fo
     if workers:
         command += ["--workers", str(workers)]
     env = dict(os.environ, GIGQD_LOG_FILE=log_file)
-    with open(log_file, "a") as log:
+    with files.open_private(log_file) as log:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                   start_new_session=True, close_fds=True)
     return _wait_until_ready(daemon, target, timeout, log_file)

@@ -84,8 +84,9 @@ class JobRunner:
 
     def flush(self) -> None:
         if self.outcomes:
+            applied = self.store.finish(self.outcomes)  # on a store error the outcomes stay, to retry
             outcomes, self.outcomes = self.outcomes, []
-            self._report_refused(outcomes, self.store.finish(outcomes))
+            self._report_refused(outcomes, applied)
 
     def give_back(self) -> int:
         """Record what ran and release what did not start (a stop between jobs)."""

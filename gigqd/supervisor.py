@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
 
-from . import config, logs, processes, recovery, signals, titles, watchdog
+from . import config, files, logs, processes, recovery, signals, titles, watchdog
 from .board import BOOTING, STARTED, Board
 from .children import Child, describe_exit
 from .control import commands
@@ -68,6 +68,10 @@ class Supervisor:
     def start(self) -> None:
         settings = self.settings
         self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
+        if settings.socket_group:
+            for path in (settings.db, settings.db + "-wal", settings.db + "-shm"):
+                if os.path.exists(path):
+                    files.share_with_group(path, settings.socket_group)
         processes.become_subreaper()
         self._open_doorbell()
         self.control = ControlServer(settings.control_socket(), settings.socket_mode, settings.socket_group,
@@ -321,5 +325,4 @@ class Supervisor:
 
     def _write_pid_file(self) -> None:
         if self.settings.pid_file:
-            with open(self.settings.pid_file, "w") as handle:
-                handle.write(f"{os.getpid()}\n")
+            files.write_private(self.settings.pid_file, f"{os.getpid()}\n")

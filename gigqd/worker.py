@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import NoReturn
 
+from gigq_client import GigqError
 from gigq_client.store import SqliteStore
 
 from . import board, logs, processes, titles
@@ -24,6 +25,7 @@ from .settings import Settings
 
 # Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
 EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
+STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 
 __all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
 
@@ -103,17 +105,34 @@ class PooledLoop:
         self.streams = StandardStreams()
 
     def run(self) -> int:
+        backoff = STORE_RETRY_FIRST
         while self.exit_code is None:
-            if self.runner.has_work:
-                self.runner.run_next()
-                self._after_job()
-                self._read_messages(0)
-            elif not self.runner.claim():
-                self._idle()
+            try:
+                self._step()
+                backoff = STORE_RETRY_FIRST
+            except GigqError as error:  # locked or full database: keep our outcomes, wait, try again
+                self.log.error("store_write_failed", error=str(error), retry_in=backoff)
+                self._read_messages(backoff)
+                backoff = min(backoff * 2, STORE_RETRY_MAX)
         self.slot.set_state(board.STOPPING)
         titles.worker_stopping(self.spec.slot + 1)
-        self.runner.give_back()
+        self._give_back()
         return self.exit_code
+
+    def _step(self) -> None:
+        # A failed write leaves the outcomes in the runner; claim() records them first.
+        if self.runner.has_work:
+            self.runner.run_next()
+            self._after_job()
+            self._read_messages(0)
+        elif not self.runner.claim():
+            self._idle()
+
+    def _give_back(self) -> None:
+        try:
+            self.runner.give_back()
+        except GigqError as error:  # the supervisor settles our claims when it reaps us
+            self.log.error("store_write_failed", error=str(error))
 
     def _idle(self) -> None:
         self.slot.set_state(board.IDLE)

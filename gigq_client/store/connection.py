@@ -155,6 +155,15 @@ def _rollback(conn: sqlite3.Connection) -> None:
         pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
 
 
+def _not_writable(path: str) -> str:
+    """The first of the files SQLite needs for writing that this process may not write."""
+    directory = os.path.dirname(os.path.abspath(path))
+    for candidate in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(candidate) and not os.access(candidate, os.R_OK | os.W_OK):
+            return candidate
+    return directory if not os.access(directory, os.W_OK) else ""
+
+
 def translate(error: sqlite3.Error, path: str, busy_timeout: float) -> GigqError:
     """Turn a sqlite3 error into a GigqError whose message names the problem."""
     message = str(error).lower()
@@ -169,5 +178,9 @@ def translate(error: sqlite3.Error, path: str, busy_timeout: float) -> GigqError
     if "not a database" in message or "malformed" in message:
         return StoreError(f"{path} is not a usable SQLite database ({error})")
     if "unable to open" in message:
+        blocked = _not_writable(path)
+        if blocked:
+            return ReadOnlyStore(f"cannot write to {path}: {blocked} is read-only for this user "
+                                 "(the database, its -wal and -shm files and its directory must be writable)")
         return StoreError(f"cannot open {path}: {error}")
     return StoreError(f"{path}: {error}")

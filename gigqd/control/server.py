@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import grp
 import os
 import selectors
 import socket
 import stat
 from typing import Any, Callable
 
+from .. import files
 from . import protocol
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -36,9 +36,9 @@ class ControlServer:
                 listener.bind(address)
             finally:
                 os.umask(old_umask)
-        os.chmod(self.path, self.mode if not self.group else (self.mode | 0o060))
+        os.chmod(self.path, self.mode)
         if self.group:
-            os.chown(self.path, -1, grp.getgrnam(self.group).gr_gid)
+            files.share_with_group(self.path, self.group)
         listener.listen(16)
         listener.setblocking(False)
         self.listener = listener

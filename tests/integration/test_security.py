@@ -1,0 +1,77 @@
+"""Whoever can write to the database must not be able to run arbitrary code, and files stay private."""
+
+from __future__ import annotations
+
+import grp
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from gigq_client import Job
+from tests import jobfuncs
+from tests.conftest import ROOT
+from tests.integration.ctl import ctl
+from tests.integration.daemon import wait_status
+
+EVIL = "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').touch()\n\ndef run():\n    return 'ran'\n"
+
+
+def test_functions_outside_allowed_modules_fail_and_are_never_imported(make_daemon, tmp_path):
+    (tmp_path / "evil.py").write_text(EVIL)
+    daemon = make_daemon(workers=1, allowed_modules=["tests.jobfuncs"]).start()
+    queue = daemon.queue()
+    status = wait_status(queue, queue.submit(Job("sneaky", "evil:run", max_attempts=3)), "failed")
+    assert "evil:run is not allowed" in status["error"] and "allowed_modules" in status["error"]
+    assert status["attempts"] == 1 and not (tmp_path / "IMPORTED").exists()
+    assert wait_status(queue, queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2})), "completed")["result"] == 3
+
+
+def test_a_prefix_allows_its_submodules_only(make_daemon, tmp_path):
+    (tmp_path / "testsuite_lookalike.py").write_text(EVIL)
+    daemon = make_daemon(workers=1, allowed_modules=["tests"]).start()
+    queue = daemon.queue()
+    assert wait_status(queue, queue.submit(Job("ok", jobfuncs.noop)), "completed")
+    status = wait_status(queue, queue.submit(Job("lookalike", "testsuite_lookalike:run")), "failed")
+    assert "not allowed" in status["error"] and not (tmp_path / "IMPORTED").exists()
+
+
+def test_gigqd_check_warns_when_any_function_may_run(tmp_path):
+    (tmp_path / "open.toml").write_text('db = "jobs.db"\n')
+    (tmp_path / "closed.toml").write_text('db = "jobs.db"\nallowed_modules = ["tasks"]\n')
+    run = lambda name: subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(tmp_path / name)],
+                                      capture_output=True, text=True, timeout=60)
+    opened, closed = run("open.toml"), run("closed.toml")
+    assert opened.returncode == 0 and "warning: allowed_modules allows" in opened.stdout
+    assert closed.returncode == 0 and "warning" not in closed.stdout
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_every_file_gigqd_creates_gives_nothing_to_other_users(tmp_path):
+    (tmp_path / "tasks.py").write_text("def noop():\n    return None\n")
+    ctl(tmp_path, "--db", "jobs.db", "start", "--workers", "1")
+    try:
+        ctl(tmp_path, "--db", "jobs.db", "submit", "tasks.noop")
+        for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.sock", "jobs.db.pid", "jobs.db.log"):
+            assert _mode(tmp_path / name) == 0o600, name
+    finally:
+        ctl(tmp_path, "--db", "jobs.db", "stop")
+
+
+def test_socket_group_opens_socket_and_database_to_that_group(make_daemon):
+    group = grp.getgrgid(os.getgid()).gr_name
+    daemon = make_daemon(workers=1, socket_group=group).start()
+    for path in (daemon.db, daemon.db + ".sock"):
+        assert _mode(Path(path)) == 0o660 and os.stat(path).st_gid == os.getgid()
+
+
+def test_no_pickle_anywhere():
+    pattern = re.compile(r"^\s*(import|from)\s+(c?pickle|marshal|shelve|dill)\b", re.M)
+    offenders = [str(path) for package in ("gigqd", "gigq_client") for path in (Path(ROOT) / package).rglob("*.py")
+                 if pattern.search(path.read_text())]
+    assert offenders == []
