@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/python -m gigqd.demo --dir $(or $(DEMO_DIR),.demo)
 
 bench: $(STAMP)
+	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/claim_cost.py
 
 clean:

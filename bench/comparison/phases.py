@@ -1,0 +1,257 @@
+"""The measurements, one function each, every one in a fresh temporary directory.
+
+A phase returns a dict of figures. Anything that goes wrong in the system being
+measured (a client that fails, a drain past its deadline, workers that die) raises
+PhaseFailed, which the caller records as that cell's failure; the processes are
+ended in every case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from . import processes, raw_sqlite
+from .joblog import JobLog
+from .systems import System
+
+RSS_SAMPLE_SECONDS = 0.25
+SETTLE_SECONDS = 0.5  # after the last latency job, before idle CPU is sampled
+CLIENT_TIMEOUT = 300.0
+
+
+class PhaseFailed(Exception):
+    pass
+
+
+@dataclass
+class Plan:
+    jobs: int
+    sleep_jobs: int  # jobs in the 10 ms drain
+    idle_seconds: float  # idle pool before the latency jobs
+    latency_jobs: int
+    latency_interval: float
+    cpu_seconds: float  # idle CPU sampling window
+    drain_timeout: float = 300.0
+    latency_timeout: float = 60.0
+    stop_grace: float = 3.0
+
+
+@dataclass
+class Place:
+    """One measurement's temporary directory and its files."""
+
+    folder: str
+
+    @property
+    def db(self) -> str:
+        return os.path.join(self.folder, "jobs.db")
+
+    @property
+    def job_log(self) -> str:
+        return os.path.join(self.folder, "jobs.log")
+
+
+# phases -------------------------------------------------------------------
+def enqueue_and_drain(system: System, plan: Plan, kind: str, jobs: int) -> dict:
+    """Enqueue `jobs` one call each with no workers, then start the workers and time the drain."""
+    with _place(system) as place:
+        enqueued = _client(system, place, "enqueue", "--jobs", str(jobs), "--kind", kind)
+        log = JobLog(place.job_log)
+        log.read()
+        if log.starts:
+            raise PhaseFailed(f"{len(log.starts)} jobs ran before any worker was started")
+        spawned_at, peak, notes = _drain(system, plan, place, log, jobs)
+        figures = {
+            "jobs": jobs,
+            "enqueue_per_s": jobs / enqueued["seconds"],
+            "drain_spawn_per_s": jobs / (log.last_end() - spawned_at),
+            "drain_steady_per_s": jobs / (log.last_end() - log.first_start()),
+            "repeated_starts": log.repeated_starts,
+            "workers_used": len({pid for _, _, pid in log.starts.values()}),
+            **_gap_figures(log),
+            **peak,
+            **notes,
+        }
+    return figures
+
+
+def submit_many(system: System, plan: Plan) -> dict:
+    with _place(system) as place:
+        outcome = _client(system, place, "many", "--jobs", str(plan.jobs))
+    return {
+        "many_per_s": plan.jobs / outcome["seconds"],
+        "many_with_build_per_s": plan.jobs / (outcome["seconds"] + outcome["build_seconds"]),
+    }
+
+
+def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
+    """Idle pool, then jobs 20 ms apart (latency), then idle CPU and RSS of the tree."""
+    with _place(system) as place:
+        _client(system, place, "init")
+        log = JobLog(place.job_log)
+        running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+        try:
+            _idle(running, plan.idle_seconds, place)
+            _client(system, place, "latency", "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
+            if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
+                raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
+            _idle(running, SETTLE_SECONDS, place)
+            cpu_percent = _idle_cpu(running, plan.cpu_seconds, place)
+            rss = _rss(system, running, "rss")
+        finally:
+            processes.stop(running, plan.stop_grace)
+        latencies = log.latencies_ms()
+        return {
+            "latency_p50_ms": _percentile(latencies, 50),
+            "latency_p99_ms": _percentile(latencies, 99),
+            "latency_max_ms": latencies[-1],
+            "idle_cpu_percent": cpu_percent,
+            **rss,
+            **_log_notes(system, place, running),
+        }
+
+
+def raw_ceiling(plan: Plan) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-raw-") as folder:
+        return raw_sqlite.measure(folder, plan.jobs)
+
+
+# pieces -------------------------------------------------------------------
+@contextlib.contextmanager
+def _place(system: System) -> Iterator[Place]:
+    """A fresh temporary directory for one measurement, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{system.key}-") as folder:
+        yield Place(folder)
+
+
+def _client(system: System, place: Place, action: str, *options: str) -> dict:
+    argv = system.client_argv(action, place.db, *options)
+    try:
+        done = subprocess.run(argv, cwd=place.folder, env=system.env(place.db, place.job_log),
+                              capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
+    if done.returncode != 0:
+        raise PhaseFailed(f"client {action} exited {done.returncode}: {_tail(done.stderr)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> tuple:
+    """Start the workers, wait for `jobs` ends; returns (spawn time, peak RSS, log notes)."""
+    running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+    peak = {"peak_rss_supervisor_mb": None, "peak_rss_worker_mb": None}
+    next_sample = [0.0]
+
+    def tick() -> bool:
+        if time.monotonic() >= next_sample[0]:
+            next_sample[0] = time.monotonic() + RSS_SAMPLE_SECONDS
+            for key, value in _rss(system, running, "peak_rss").items():
+                if key in peak and value is not None:
+                    peak[key] = max(value, peak[key] or 0.0)
+        return running.alive()
+
+    try:
+        unfinished = None
+        if not log.wait_for(jobs, plan.drain_timeout, tick=tick):
+            unfinished = _unfinished(log, jobs, plan.drain_timeout, running, place)
+    finally:
+        processes.stop(running, plan.stop_grace)
+    if unfinished:
+        raise PhaseFailed(unfinished)
+    return running.spawned_at, peak, _log_notes(system, place, running)
+
+
+def _idle(running: processes.Running, seconds: float, place: Place) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not running.alive():
+            raise PhaseFailed(f"the workers exited while idle: {_output_tail(place)}")
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _idle_cpu(running: processes.Running, seconds: float, place: Place) -> float:
+    """CPU of the whole tree over `seconds`, as % of one core."""
+    before, started = processes.cpu_seconds(running.tree()), time.monotonic()
+    _idle(running, seconds, place)
+    after, elapsed = processes.cpu_seconds(running.tree()), time.monotonic() - started
+    return 100.0 * processes.cpu_used(before, after) / elapsed
+
+
+def _rss(system: System, running: processes.Running, prefix: str) -> dict:
+    supervisor, workers = system.roles(running.tree())
+    worker_rss = [r for r in (processes.rss_mb(w) for w in workers) if r is not None]
+    return {
+        f"{prefix}_supervisor_mb": processes.rss_mb(supervisor) if supervisor is not None else None,
+        f"{prefix}_worker_mb": max(worker_rss) if worker_rss else None,
+        f"{prefix}_workers_seen": len(worker_rss),
+    }
+
+
+def _unfinished(log: JobLog, expected: int, timeout: float, running: processes.Running, place: Place) -> str:
+    why = f"the workers exited: {_output_tail(place)}" if not running.alive() else f"not done after {timeout:g} s"
+    return f"{len(log.ends)}/{expected} jobs finished: {why}"
+
+
+def _output_tail(place: Place) -> str:
+    path = os.path.join(place.folder, "process-1.log")
+    if not os.path.exists(path):
+        return "(no output)"
+    with open(path, errors="replace") as output:
+        return _tail(output.read(), 3) or "(no output)"
+
+
+def _log_notes(system: System, place: Place, running: processes.Running) -> dict:
+    """Warnings and errors the system logged, and whether SIGKILL was needed to stop it."""
+    problems = []
+    for number in range(1, len(running.roots) + 1):
+        path = os.path.join(place.folder, f"process-{number}.log")
+        if os.path.exists(path):
+            with open(path, errors="replace") as output:
+                problems.extend(_problems(system, output))
+    return {"log_problems": problems, "forced_stop": running.forced}
+
+
+def _problems(system: System, lines) -> list:
+    found = []
+    for line in lines:
+        line = line.rstrip()
+        if system.key == "gigqd":
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict):
+                if entry.get("event") != "config_warned":  # the allowed_modules="*" default, expected
+                    found.append(line)
+                continue
+            if line:
+                found.append(line)
+        elif "ERROR" in line or "Traceback" in line or "CRITICAL" in line:
+            found.append(line)
+    return found
+
+
+def _gap_figures(log: JobLog) -> dict:
+    gaps = log.gaps_ms()
+    if not gaps:
+        return {}
+    return {"gap_p50_ms": _percentile(gaps, 50), "gap_p99_ms": _percentile(gaps, 99), "gap_max_ms": gaps[-1]}
+
+
+def _percentile(sorted_values: list, percent: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _tail(text: str, lines: int = 5) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
+

@@ -1,0 +1,23 @@
+"""The Huey application bench/compare.py runs: SqliteHuey on its defaults except the file name.
+
+The consumer imports it as `huey_app.huey` (bench/peers and bench on PYTHONPATH);
+the database file comes from the BENCH_HUEY_DB environment variable.
+"""
+
+import os
+
+from huey import SqliteHuey
+
+import benchjobs
+
+huey = SqliteHuey(filename=os.environ["BENCH_HUEY_DB"])
+
+
+@huey.task()
+def noop(i=0, t=0.0):
+    benchjobs.noop(i, t)
+
+
+@huey.task()
+def sleep10(i=0, t=0.0):
+    benchjobs.sleep10(i, t)
