@@ -104,10 +104,17 @@ def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, st
 
 
 def revive_downstream(conn: sqlite3.Connection, root_id: str, now_iso: str) -> int:
-    """Bring back the jobs a cancelled cascade from `root_id` took down."""
+    """Bring back the jobs a cancelled cascade from `root_id` took down. One that also
+    waits on another dead job is cancelled again, now on that job's account, so that
+    requeueing that one brings it back in turn."""
     revived = [row[0] for row in conn.execute(_REVIVE_DOWNSTREAM, (root_id, now_iso, root_id)).fetchall()]
+    dead_parents = {}
     for job_id in revived:
         conn.execute(_COUNT_BLOCKERS, (job_id,))
+        for parent_id, name, status in conn.execute(_DEAD_PARENTS, (job_id,)).fetchall():
+            dead_parents[parent_id] = (name, status)
+    for parent_id, (name, status) in dead_parents.items():
+        cancel_downstream_of(conn, parent_id, name, status, now_iso)
     return len(revived)
 
 

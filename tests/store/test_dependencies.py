@@ -107,3 +107,16 @@ def test_parent_results_come_in_dependency_order(store):
     for job in store.claim("w", None, 2):
         store.finish([completed(job, '"A"' if job.name == "a" else '"B"')])
     assert list(store.parent_results([b.id, a.id]).items()) == [(b.id, "B"), (a.id, "A")]
+
+
+def test_requeue_does_not_revive_a_job_that_still_waits_on_another_dead_job(store):
+    first, second = new_job("first"), new_job("second")
+    both = new_job("both", dependencies=[first.id, second.id])
+    store.enqueue([first, second, both])
+    store.cancel(first.id)
+    store.cancel(second.id)
+    assert store.requeue_job(first.id) is True
+    row = store.get_job(both.id)
+    assert row["status"] == "cancelled" and second.id in row["error"]
+    assert store.requeue_job(second.id) is True
+    assert store.get_job(both.id)["status"] == "pending"
