@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional
 from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
 
-from . import config, files, logs, processes, recovery, signals, titles, watchdog
+from . import config, files, logs, processes, recovery, signals, systemd, titles, watchdog
 from .board import BOOTING, STARTED, Board
 from .children import Child, describe_exit
 from .control import commands
@@ -27,6 +27,7 @@ BUSY_WAIT = 0.1
 QUICK_ORPHAN_RECHECK = 1.0
 CANCEL_CHECK_INTERVAL = 1.0
 STRAY_CHECK_INTERVAL = 2.0
+STATUS_INTERVAL = 5.0  # how often systemd's one-line STATUS= is refreshed
 
 
 class Supervisor:
@@ -54,6 +55,8 @@ class Supervisor:
         self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
         self.next_cancel_check = 0.0
         self.next_stray_check = 0.0
+        self.notifier = systemd.Notifier()
+        self.next_status = 0.0
 
     # lifecycle ------------------------------------------------------------
     def run(self) -> int:
@@ -90,6 +93,7 @@ class Supervisor:
         titles.supervisor(settings.db, self.pool.desired)
         self._write_pid_file()
         self.log.info("daemon_started", db=settings.db, workers=self.pool.desired, queues=settings.queues or "all")
+        self.notifier.ready(self._summary())
 
     def tick(self) -> None:
         for key, _ in self.selector.select(self._wait_time()):
@@ -120,6 +124,7 @@ class Supervisor:
 
     # requests ---------------------------------------------------------------
     def stop(self, fast: bool = False) -> None:
+        self.notifier.stopping()
         if fast or self.stopping == "graceful":
             self.stopping = "fast"
             for child in self.pool.children:
@@ -132,10 +137,12 @@ class Supervisor:
 
     def reload(self) -> Optional[str]:
         """Re-read the configuration and roll the workers over; the error, if it was refused."""
+        self.notifier.reloading()
         try:
             fresh = config.load(self.config_path, self.overrides)
         except GigqError as error:
             self.log.error("config_reload_failed", error=str(error))
+            self.notifier.ready(self._summary())  # systemd waits for READY=1 after RELOADING=1, either way
             return str(error)
         fresh.db = os.path.abspath(fresh.db)
         if fresh.db != self.settings.db:
@@ -145,6 +152,7 @@ class Supervisor:
         self.pool.apply(fresh)
         titles.supervisor(fresh.db, self.pool.desired)
         self.log.info("config_reloaded", workers=self.pool.desired)
+        self.notifier.ready(self._summary())
         return None
 
     def scale(self, workers: int) -> int:
@@ -246,6 +254,10 @@ class Supervisor:
 
     def _periodic(self) -> None:
         now = time.monotonic()
+        self.notifier.ping_if_due(now)  # the loop is turning: tell systemd's watchdog
+        if now >= self.next_status and self.notifier.enabled:
+            self.next_status = now + STATUS_INTERVAL
+            self.notifier.status(self._summary())
         self.throughput.sample(sum(self.board.read(c.slot).jobs_done for c in self.pool.children), now)
         if now >= self.next_cancel_check and not self.stopping:
             self._check_cancels()
@@ -257,6 +269,11 @@ class Supervisor:
         if now >= self.next_stray_check:
             self.next_stray_check = now + STRAY_CHECK_INTERVAL
             self._kill_strays()
+
+    def _summary(self) -> str:
+        busy = sum(1 for c in self.pool.children if self.board.read(c.slot).running_job is not None)
+        return (f"{len(self.pool.active())}/{self.pool.desired} workers, {busy} busy, "
+                f"{self.throughput.per_minute():.0f} jobs/min" + (f", stopping ({self.stopping})" if self.stopping else ""))
 
     def _kill_strays(self) -> None:
         """A process a job double-forked to escape is adopted by us (subreaper): kill it."""

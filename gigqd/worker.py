@@ -16,7 +16,7 @@ from typing import NoReturn
 from gigq_client import GigqError
 from gigq_client.store import SqliteStore
 
-from . import board, logs, processes, titles
+from . import board, logs, processes, systemd, titles
 from .embedded import Worker
 from .streams import StandardStreams
 from .execute import Executor, describe
@@ -60,6 +60,7 @@ def worker_main(spec: WorkerSpec) -> NoReturn:
 
 def _detach(spec: WorkerSpec) -> None:
     os.setpgid(0, 0)  # our own process group: a job's processes can be killed as one
+    systemd.forget_in_child()  # only the supervisor speaks for the service
     signal.set_wakeup_fd(-1)
     for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(signum, signal.SIG_DFL)

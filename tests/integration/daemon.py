@@ -36,13 +36,14 @@ class Daemon:
         lines = [f"{key} = {_toml(value)}" for key, value in self.settings.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
-    def start(self, wait: bool = True) -> "Daemon":
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(self.folder)]))
-        env.pop("NOTIFY_SOCKET", None)
+    def start(self, wait: bool = True, env: Optional[dict] = None) -> "Daemon":
+        environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(self.folder)]))
+        environment.pop("NOTIFY_SOCKET", None)
+        environment.update(env or {})
         self._log_handle = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gigqd", "--config", str(self.config_path), "--log-format", "json"],
-            cwd=self.folder, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT,
+            cwd=self.folder, env=environment, stdout=self._log_handle, stderr=subprocess.STDOUT,
         )
         if wait:
             self.wait_event("daemon_started", timeout=20)
