@@ -14,16 +14,24 @@ _MODULE = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})*$")
 _NAME = re.compile(rf"^{_IDENTIFIER}$")
 
 
+_REFERENCES: dict[Any, tuple[str, str]] = {}  # accepted functions and strings: checked once per process
+
+
 def reference_for(function: Any) -> tuple[str, str]:
     """Return (module, name) of a job function; ValueError says why one is refused."""
+    try:
+        return _REFERENCES[function]
+    except (KeyError, TypeError):  # TypeError: unhashable, refused below
+        pass
     if isinstance(function, str):
-        return parse_reference(function)
-    wrapped = getattr(function, "__gigq_task__", None)
-    if wrapped is not None:  # a @task wrapper: store the function it wraps
-        function = wrapped
-    _refuse_unimportable(function)
-    module = _module_name(function)
-    return module, function.__name__
+        reference = parse_reference(function)
+    else:
+        target = getattr(function, "__gigq_task__", None) or function  # a @task wrapper: store what it wraps
+        _refuse_unimportable(target)
+        reference = (_module_name(target), target.__name__)
+    if len(_REFERENCES) < 10_000:
+        _REFERENCES[function] = reference
+    return reference
 
 
 def parse_reference(text: str) -> tuple[str, str]:

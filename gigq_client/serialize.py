@@ -33,9 +33,12 @@ def to_new_job(job: Job) -> NewJob:
     )
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def dumps_params(job_name: str, params: dict[str, Any]) -> str:
     try:
-        return json.dumps(params, allow_nan=False)
+        return _ENCODER.encode(params)
     except (TypeError, ValueError):
         path, value = _first_bad(params, "")
         raise ParamsNotSerializable(

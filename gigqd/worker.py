@@ -104,6 +104,7 @@ class PooledLoop:
         self.settings = spec.settings
         self.exit_code: int | None = None
         self.streams = StandardStreams()
+        self.ran_since_idle = False
 
     def run(self) -> int:
         backoff = STORE_RETRY_FIRST
@@ -123,6 +124,7 @@ class PooledLoop:
     def _step(self) -> None:
         # A failed write leaves the outcomes in the runner; claim() records them first.
         if self.runner.has_work:
+            self.ran_since_idle = True
             self.runner.run_next()
             self._after_job()
             self._read_messages(0)
@@ -136,6 +138,9 @@ class PooledLoop:
             self.log.error("store_write_failed", error=str(error))
 
     def _idle(self) -> None:
+        if self.ran_since_idle:
+            self.runner.store.checkpoint()  # the queue ran dry: pay for the WAL copy now, not mid-burst
+            self.ran_since_idle = False
         self.slot.set_state(board.IDLE)
         titles.worker_idle(self.spec.slot + 1)
         wait = self.settings.poll_interval

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 
-@dataclass(frozen=True)
+@dataclass
 class NewJob:
     """A validated job, params already JSON, ready to be stored."""
 
@@ -220,6 +220,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def clear_completed(self, before: Optional[float]) -> int: ...
+
+    @abc.abstractmethod
+    def checkpoint(self) -> None:
+        """Housekeeping a worker may do while idle (SQLite: copy the WAL back)."""
 
     @abc.abstractmethod
     def change_counter(self) -> int:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import StoreError
 from . import connection
@@ -40,6 +39,7 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self._local = threading.local()
+        self._known_queues: set[str] = set()  # queue names this process has recorded
         connection.check_path(self.path)
         if initialize:
             connection.create_private(self.path, file_mode)
@@ -65,16 +65,18 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         local.pid = os.getpid()
         return local.conn
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with connection.transaction(self._conn, self.path, self.busy_timeout) as conn:
-            yield conn
+    def _write(self) -> connection.transaction:
+        return connection.transaction(self._conn, self.path, self.busy_timeout)
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
         try:
             return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as error:
             raise connection.translate(error, self.path, self.busy_timeout) from None
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database without waiting for anyone (workers call it when idle)."""
+        self._read("PRAGMA wal_checkpoint(PASSIVE)")
 
     def change_counter(self) -> int:
         return self._read("PRAGMA data_version")[0][0]

@@ -14,7 +14,7 @@ from . import rows, sqlite_graph
 from .base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
-# INDEXED BY pins the walk to a ready index: the planner would otherwise prefer the
+# INDEXED BY pins the walk to the ready index: the planner would otherwise prefer the
 # status index and sort every pending row, and claim cost would grow with the queue.
 _BY_QUEUE = "jobs INDEXED BY idx_jobs_ready_by_queue"
 _WAITING = "jobs INDEXED BY idx_jobs_waiting"
@@ -138,8 +138,7 @@ def _claim(
         f"UPDATE {_WAITING} SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
         (now,),
     )
-    paused = [row[0] for row in conn.execute("SELECT queue FROM paused_queues")]
-    selection, args = _selection(queues, paused, limit)
+    selection, args = _selection(conn, queues, limit)
     now_iso = iso(now)
     sql = _CLAIM.format(selection=selection, returning=rows._CLAIM_COLUMNS)
     found = conn.execute(sql, (worker_id, now_iso, now_iso, *args)).fetchall()
@@ -154,20 +153,19 @@ def _claim(
     return jobs
 
 
-def _selection(queues: Optional[Sequence[str]], paused: list[str], limit: int) -> tuple[str, list]:
-    """SQL choosing the rowids to claim, walking a ready index in claim order."""
-    order = "ORDER BY priority DESC, rowid LIMIT ?"
+def _selection(conn: sqlite3.Connection, queues: Optional[Sequence[str]], limit: int) -> tuple[str, list]:
+    """SQL choosing the rowids to claim: one walk of the ready index per queue, each
+    stopping after `limit` rows, merged by priority and submission order."""
+    paused = {row[0] for row in conn.execute("SELECT queue FROM paused_queues")}
     if "*" in paused:  # every queue is paused
         return "SELECT NULL WHERE 0", []
-    if queues is None:
-        skip = f" AND queue NOT IN ({','.join('?' * len(paused))})" if paused else ""
-        return f"SELECT rowid FROM jobs INDEXED BY idx_jobs_ready WHERE {_READY}{skip} {order}", [*paused, limit]
-    wanted = [queue for queue in queues if queue not in paused]
+    names = queues if queues is not None else [row[0] for row in conn.execute("SELECT name FROM queues")]
+    wanted = [name for name in names if name not in paused]
+    order = "ORDER BY priority DESC, rowid LIMIT ?"
     if not wanted:
         return "SELECT NULL WHERE 0", []
     if len(wanted) == 1:
         return f"SELECT rowid FROM {_BY_QUEUE} WHERE {_READY} AND queue = ? {order}", [wanted[0], limit]
-    # One index walk per queue, then merge: each walk stops after `limit` rows.
     branch = f"SELECT * FROM (SELECT rowid AS r, priority AS p FROM {_BY_QUEUE} WHERE {_READY} AND queue = ? {order})"
     union = " UNION ALL ".join([branch] * len(wanted))
     args = [value for queue in wanted for value in (queue, limit)]

@@ -26,10 +26,21 @@ class SubmitOperations:
         now_iso = iso(now)
         rows = [_row(job, now, now_iso) for job in jobs]
         with self._write() as conn:
-            conn.executemany(_INSERT, rows)
+            if len(rows) == 1:
+                conn.execute(_INSERT, rows[0])
+            else:
+                conn.executemany(_INSERT, rows)
+            self._name_queues(conn, {job.queue for job in jobs})
             linked = [job for job in jobs if job.dependencies]
             if linked:
                 sqlite_graph.link(conn, linked, now_iso)
+
+    def _name_queues(self, conn, names: set[str]) -> None:
+        """Record new queue names (claims across all queues walk one index per name)."""
+        new = names - self._known_queues
+        if new:
+            conn.executemany("INSERT OR IGNORE INTO queues (name) VALUES (?)", [(name,) for name in new])
+            self._known_queues |= new
 
 
 def _row(job: NewJob, now: float, now_iso: str) -> tuple:
