@@ -22,5 +22,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/claim_cost.py
 
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.chaos --long
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

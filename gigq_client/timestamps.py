@@ -9,8 +9,19 @@ from typing import Union
 When = Union[datetime, float, int, str]
 
 
+_SECOND: tuple[int, str] = (-1, "")  # the last second formatted: most calls fall in the same one
+
+
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+    """ISO 8601 in UTC with microseconds, like datetime.isoformat, for a fraction of the cost."""
+    global _SECOND
+    second = int(epoch)
+    if epoch < 0:
+        return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int((epoch - second) * 1_000_000):06d}+00:00"
 
 
 def now_iso() -> str:

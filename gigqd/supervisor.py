@@ -72,7 +72,7 @@ class Supervisor:
         settings = self.settings
         self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
         if settings.socket_group:
-            for path in (settings.db, settings.db + "-wal", settings.db + "-shm"):
+            for path in (settings.db, settings.db + "-wal", settings.db + "-shm", settings.db + ".lock"):
                 if os.path.exists(path):
                     files.share_with_group(path, settings.socket_group)
         processes.become_subreaper()

@@ -81,7 +81,8 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     log = logs.get_logger(worker_id=spec.worker_id, slot=number, pid=os.getpid())
     titles.worker_idle(number)
     try:
-        store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
+        store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
+                            queue_writes=True)
         store.register_worker(spec.worker_id, spec.daemon_id, socket.gethostname(), os.getpid(), processes.start_time())
         for module in settings.imports:
             importlib.import_module(module)

@@ -34,12 +34,14 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         synchronous: str = DEFAULT_SYNCHRONOUS,
         file_mode: int = DEFAULT_FILE_MODE,
+        queue_writes: bool = False,
     ):
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self._local = threading.local()
         self._known_queues: set[str] = set()  # queue names this process has recorded
+        self._queue_writes, self._file_mode = queue_writes, file_mode
         connection.check_path(self.path)
         if initialize:
             connection.create_private(self.path, file_mode)
@@ -63,10 +65,13 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
             _INHERITED.append(conn)
         local.conn = connection.connect(self.path, self.busy_timeout, self.synchronous)
         local.pid = os.getpid()
+        # One lock descriptor per thread and process: flock excludes per open file.
+        local.queue_fd = connection.open_write_queue(self.path, self._file_mode) if self._queue_writes else None
         return local.conn
 
     def _write(self) -> connection.transaction:
-        return connection.transaction(self._conn, self.path, self.busy_timeout)
+        conn = self._conn
+        return connection.transaction(conn, self.path, self.busy_timeout, self._local.queue_fd)
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
         try:
@@ -85,6 +90,8 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             conn.close()
+            if self._local.queue_fd is not None:
+                os.close(self._local.queue_fd)
         self._local.conn = None
 
     def __repr__(self) -> str:

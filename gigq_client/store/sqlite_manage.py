@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..jobs import JobStatus
 from ..timestamps import iso
-from . import sqlite_graph
+from . import sqlite_executions, sqlite_graph
 
 _JOB_COLUMNS = (
     "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
@@ -16,8 +16,7 @@ _JOB_COLUMNS = (
     "result", "error", "started_at", "completed_at", "worker_id", "pass_parent_results",
     "retry_delay", "retry_after", "queue", "run_at",
 )
-_SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
-_EXECUTION_COLUMNS = ("id", "job_id", "worker_id", "status", "started_at", "completed_at", "result", "error", "attempt", "pid")
+_SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)}"
 _FLAGS = {None: None, 1: True, 0: False}
 _REQUEUEABLE = ("failed", "timeout", "cancelled")
 _CLEARABLE = "status IN ('completed', 'cancelled')"
@@ -25,14 +24,17 @@ _CLEARABLE = "status IN ('completed', 'cancelled')"
 
 class ManageOperations:
     def get_job(self, job_id: str) -> Optional[dict[str, Any]]:
-        rows = self._read(f"{_SELECT_JOB} WHERE id = ?", (job_id,))
-        if not rows:
+        found = self._read(f"{_SELECT_JOB}, rowid FROM jobs WHERE id = ?", (job_id,))
+        if not found:
             return None
-        job = _job_dict(rows[0])
+        job = _job_dict(found[0][:-1])
         executions = self._read(
-            f"SELECT {', '.join(_EXECUTION_COLUMNS)} FROM job_executions WHERE job_id = ? ORDER BY rowid", (job_id,)
+            f"SELECT {', '.join(sqlite_executions.COLUMNS)} FROM job_executions WHERE job_rowid = ? ORDER BY rowid",
+            (found[0][-1],),
         )
         job["executions"] = [_execution_dict(row) for row in executions]
+        if job["status"] == "running":
+            job["executions"].append(sqlite_executions.in_progress(job))
         return job
 
     def get_result(self, job_id: str) -> tuple[bool, Optional[str], Any]:
@@ -51,7 +53,7 @@ class ManageOperations:
             where.append("queue = ?")
             args.append(queue)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = self._read(f"{_SELECT_JOB}{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
+        rows = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
         return [_job_dict(row) for row in rows]
 
     def stats(self, queue: Optional[str] = None) -> dict[str, int]:
@@ -111,9 +113,8 @@ class ManageOperations:
     def clear_completed(self, before: Optional[float]) -> int:
         condition, args = (f"{_CLEARABLE} AND completed_at < ?", (iso(before),)) if before is not None else (_CLEARABLE, ())
         with self._write() as conn:
-            selected = f"SELECT id FROM jobs WHERE {condition}"
-            conn.execute(f"DELETE FROM job_executions WHERE job_id IN ({selected})", args)
-            conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN ({selected})", args)
+            conn.execute(f"DELETE FROM job_executions WHERE job_rowid IN (SELECT rowid FROM jobs WHERE {condition})", args)
+            conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN (SELECT id FROM jobs WHERE {condition})", args)
             return conn.execute(f"DELETE FROM jobs WHERE {condition}", args).rowcount
 
 
@@ -139,6 +140,6 @@ def _job_dict(row: tuple) -> dict[str, Any]:
 
 
 def _execution_dict(row: tuple) -> dict[str, Any]:
-    execution = dict(zip(_EXECUTION_COLUMNS, row))
+    execution = dict(zip(sqlite_executions.COLUMNS, row))
     execution["result"] = _loads(execution["result"])
     return execution

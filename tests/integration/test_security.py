@@ -57,7 +57,7 @@ def test_every_file_gigqd_creates_gives_nothing_to_other_users(tmp_path):
     ctl(tmp_path, "--db", "jobs.db", "start", "--workers", "1")
     try:
         ctl(tmp_path, "--db", "jobs.db", "submit", "tasks.noop")
-        for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.sock", "jobs.db.pid", "jobs.db.log"):
+        for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.lock", "jobs.db.sock", "jobs.db.pid", "jobs.db.log"):
             assert _mode(tmp_path / name) == 0o600, name
     finally:
         ctl(tmp_path, "--db", "jobs.db", "stop")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gigq_client.store import FAILED, Claim, SqliteStore
-from tests.store.helpers import completed, new_job
+from tests.store.helpers import new_job
 
 DEAD = ("failed", "timeout", "cancelled")
 

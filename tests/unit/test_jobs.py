@@ -104,3 +104,24 @@ def test_task_builds_jobs_with_its_options():
     assert (job.name, job.timeout, job.max_attempts, job.queue, job.params) == ("add", 60, 5, "images", {"a": 1, "b": 2})
     assert job.function_reference == "tests.jobfuncs:add"
     assert wrapped(2, 3) == 5
+
+
+def test_fast_timestamps_match_datetime_isoformat():
+    from datetime import datetime, timezone
+
+    from gigq_client.timestamps import iso
+
+    for epoch in (0.0, 1.5, 1_795_461_631.319520, 1_795_461_631.999999, 1_800_000_000.000001):
+        expected = datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+        assert abs(datetime.fromisoformat(iso(epoch)).timestamp() - datetime.fromisoformat(expected).timestamp()) < 2e-6
+        assert len(iso(epoch)) == len(expected) and iso(epoch).endswith("+00:00")
+
+
+def test_generated_ids_are_version_4_uuids():
+    import uuid
+
+    from gigq_client.jobs import new_id
+
+    ids = {new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 and str(uuid.UUID(i)) == i for i in ids)

@@ -1,0 +1,44 @@
+"""Execution rows: one per attempt, written when the attempt ends (SQLite)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import time
+from typing import Any, Iterable, Optional
+
+COLUMNS = ("id", "job_id", "worker_id", "status", "started_at", "completed_at", "result", "error", "attempt", "pid")
+
+_INSERT = """
+    INSERT INTO job_executions (id, job_id, job_rowid, worker_id, status, started_at, completed_at, error, attempt, pid)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+_SEQUENCE = itertools.count()
+
+
+def new_id() -> str:
+    """Time-ordered, so each insert lands at the right edge of the primary key's B-tree."""
+    return f"{time.time_ns():016x}-{os.getpid() & 0xffff:04x}{next(_SEQUENCE) & 0xffff:04x}"
+
+
+Row = tuple[str, int, str, str, Optional[str], Optional[str], Optional[str], int, Optional[int]]
+"""(job_id, job_rowid, worker_id, status, started_at, completed_at, error, attempt, pid)"""
+
+
+def record(conn: sqlite3.Connection, rows: Iterable[Row]) -> None:
+    conn.executemany(_INSERT, [(new_id(), *row) for row in rows])
+
+
+def of_job(conn: sqlite3.Connection, job_rowid: int) -> list[dict[str, Any]]:
+    found = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM job_executions WHERE job_rowid = ? ORDER BY rowid", (job_rowid,)
+    ).fetchall()
+    return [dict(zip(COLUMNS, row)) for row in found]
+
+
+def in_progress(job: dict[str, Any]) -> dict[str, Any]:
+    """The attempt a running job is on: recorded only when it ends."""
+    return {"id": None, "job_id": job["id"], "worker_id": job["worker_id"], "status": "running",
+            "started_at": job["started_at"], "completed_at": None, "result": None, "error": None,
+            "attempt": job["attempts"], "pid": None}

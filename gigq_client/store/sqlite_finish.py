@@ -1,0 +1,89 @@
+"""Recording how attempts ended (SQLite): completions set-based per batch, failures one by one."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from ..retry import backoff_delay
+from ..timestamps import iso
+from . import rows, sqlite_executions, sqlite_graph
+from .base import COMPLETED, Claim, Outcome
+
+FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
+
+# A batch of completions in a few statements whatever its size: the fence is joined
+# against a VALUES list (id, attempt, worker, result, started, finished, pid).
+_COMPLETE_MANY = """
+    UPDATE jobs SET status = 'completed', result = o.column4, error = NULL, completed_at = o.column6,
+        updated_at = ?, worker_id = NULL, cancel_requested = 0
+    FROM (VALUES {values}) AS o
+    WHERE jobs.id = o.column1 AND +jobs.status = 'running' AND jobs.attempts = o.column2
+      AND jobs.worker_id = o.column3
+    RETURNING jobs.id, jobs.rowid"""
+
+_WITH_DEPENDENTS = "SELECT DISTINCT depends_on FROM job_dependencies WHERE depends_on IN ({marks})"
+
+
+def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> list[bool]:
+    """Apply each outcome whose claim still holds; a claim given twice applies once (the first)."""
+    now_iso = iso(now)
+    firsts = {}
+    for index, outcome in enumerate(outcomes):
+        firsts.setdefault(outcome.claim, index)
+    done = [o for i, o in enumerate(outcomes) if o.status == COMPLETED and firsts[o.claim] == i]
+    applied = complete_many(conn, done, now_iso) if done else set()
+    return [
+        False if firsts[outcome.claim] != index
+        else outcome.claim in applied if outcome.status == COMPLETED
+        else fail(conn, outcome, now, now_iso)
+        for index, outcome in enumerate(outcomes)
+    ]
+
+
+def complete_many(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now_iso: str) -> set[Claim]:
+    values = ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(outcomes))
+    times = [(iso(o.started), iso(o.finished)) for o in outcomes]
+    args = [value for o, (started, finished) in zip(outcomes, times) for value in (
+        o.claim.job_id, o.claim.attempt, o.claim.worker_id, o.result, started, finished, o.pid)]
+    rowids = dict(conn.execute(_COMPLETE_MANY.format(values=values), [now_iso, *args]).fetchall())
+    if not rowids:
+        return set()
+    applied_ids = rowids.keys()
+    sqlite_executions.record(conn, [
+        (o.claim.job_id, rowids[o.claim.job_id], o.claim.worker_id, COMPLETED, started, finished, None,
+         o.claim.attempt, o.pid)
+        for o, (started, finished) in zip(outcomes, times) if o.claim.job_id in rowids
+    ])
+    marks = ",".join("?" * len(applied_ids))
+    for (parent,) in conn.execute(_WITH_DEPENDENTS.format(marks=marks), list(applied_ids)).fetchall():
+        sqlite_graph.unblock_dependents(conn, parent)
+    return {o.claim for o in outcomes if o.claim.job_id in applied_ids}
+
+
+def fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) -> bool:
+    claim = outcome.claim
+    fence = (claim.job_id, claim.attempt, claim.worker_id)
+    row = conn.execute(f"SELECT max_attempts, retry_delay, name, rowid FROM jobs WHERE {FENCE}", fence).fetchone()
+    if row is None:
+        return False
+    max_attempts, retry_delay = int(rows.number(row[0], 1, 1)[0]), rows.number(row[1], 0)[0]
+    finished = iso(outcome.finished)
+    sqlite_executions.record(conn, [(claim.job_id, row[3], claim.worker_id, outcome.status, iso(outcome.started),
+                                     finished, outcome.error, claim.attempt, outcome.pid)])
+    if outcome.retryable and claim.attempt < max_attempts:
+        delay = backoff_delay(claim.attempt, retry_delay)
+        wait_until = now + delay if delay > 0 else None
+        conn.execute(
+            "UPDATE jobs SET status = 'pending', error = ?, worker_id = NULL, wait_until = ?, retry_after = ?, "
+            "updated_at = ? WHERE id = ?",
+            (outcome.error, wait_until, iso(wait_until) if wait_until else None, now_iso, claim.job_id),
+        )
+        return True
+    conn.execute(
+        "UPDATE jobs SET status = ?, error = ?, worker_id = NULL, completed_at = ?, updated_at = ?, "
+        "cancel_requested = 0 WHERE id = ?",
+        (outcome.status, outcome.error, finished, now_iso, claim.job_id),
+    )
+    sqlite_graph.cancel_downstream_of(conn, claim.job_id, row[2], outcome.status, now_iso)
+    return True

@@ -1,0 +1,1 @@
+"""Fault-injection ("chaos") runs of the real daemon: no job lost, none completed twice."""
