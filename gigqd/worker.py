@@ -26,6 +26,8 @@ from .settings import Settings
 # Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
 EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
+CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
+MESSAGE_CHECK_INTERVAL = 0.005
 
 __all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
 
@@ -105,7 +107,10 @@ class PooledLoop:
         self.settings = spec.settings
         self.exit_code: int | None = None
         self.streams = StandardStreams()
-        self.ran_since_idle = False
+        self.children = processes.ChildWatch()
+        self.jobs_done = 0
+        self.ran_since_idle = 0
+        self.next_message_check = 0.0
 
     def run(self) -> int:
         backoff = STORE_RETRY_FIRST
@@ -125,10 +130,13 @@ class PooledLoop:
     def _step(self) -> None:
         # A failed write leaves the outcomes in the runner; claim() records them first.
         if self.runner.has_work:
-            self.ran_since_idle = True
+            self.ran_since_idle += 1
             self.runner.run_next()
             self._after_job()
-            self._read_messages(0)
+            now = time.monotonic()
+            if now >= self.next_message_check:  # between jobs, look for a stop at most every few ms
+                self.next_message_check = now + MESSAGE_CHECK_INTERVAL
+                self._read_messages(0)
         elif not self.runner.claim():
             self._idle()
 
@@ -139,9 +147,9 @@ class PooledLoop:
             self.log.error("store_write_failed", error=str(error))
 
     def _idle(self) -> None:
-        if self.ran_since_idle:
-            self.runner.store.checkpoint()  # the queue ran dry: pay for the WAL copy now, not mid-burst
-            self.ran_since_idle = False
+        if self.ran_since_idle >= CHECKPOINT_AFTER_JOBS:
+            self.runner.store.checkpoint()  # a burst ended: pay for the WAL copy now, not mid-burst
+            self.ran_since_idle = 0
         self.slot.set_state(board.IDLE)
         titles.worker_idle(self.spec.slot + 1)
         wait = self.settings.poll_interval
@@ -163,7 +171,8 @@ class PooledLoop:
 
     def _after_job(self) -> None:
         self.streams.restore()
-        if processes.has_children():
+        self.jobs_done += 1
+        if self.children.any():
             processes.kill_descendants()  # nothing a job started outlives the job
         recycle = self._recycle_reason()
         if recycle:
@@ -171,7 +180,7 @@ class PooledLoop:
             self.exit_code = EXIT_RECYCLED
 
     def _recycle_reason(self) -> str:
-        done = self.spec.board.read(self.spec.slot).jobs_done
+        done = self.jobs_done
         if self.settings.max_jobs_per_worker and done >= self.settings.max_jobs_per_worker:
             return f"ran {done} jobs (max_jobs_per_worker)"
         if self.settings.max_memory_per_worker:

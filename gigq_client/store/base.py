@@ -68,7 +68,7 @@ class ClaimedJob:
 COMPLETED, FAILED, TIMEOUT = "completed", "failed", "timeout"
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: made once per job, and frozen dataclasses are slower to make
 class Outcome:
     """How one attempt ended. A failure is retried while attempts remain, unless
     `retryable` is False; when none remain the job ends in `status`."""

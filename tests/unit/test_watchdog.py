@@ -96,6 +96,6 @@ def test_scale_down_prefers_an_idle_worker():
     assert watchdog.pick_to_retire({1: view(state=RUNNING), 3: view(state=RUNNING)}) == 3
 
 
-@pytest.mark.parametrize("average, expected", [(0.00001, 32), (0.001, 5), (0.01, 1), (5.0, 1)])
-def test_claim_size_holds_only_a_few_milliseconds_of_work(average, expected):
+@pytest.mark.parametrize("average, expected", [(0.00001, 32), (0.005, 20), (0.01, 10), (0.1, 1), (5.0, 1)])
+def test_claim_size_holds_at_most_about_100_ms_of_work(average, expected):
     assert claim_size(average, batch_max=32) == expected
