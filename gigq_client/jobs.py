@@ -75,7 +75,7 @@ class Job:
         self.queue = queue
         self.run_at = run_at
         self.created_at = timestamps.now_iso()
-        validate(self)
+        self._checked = (validate(self), _settings(self))
 
     @property
     def function_reference(self) -> str:
@@ -83,6 +83,23 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.name!r} {self.id} {self.function_reference}>"
+
+
+def reference_if_unchanged(job: Job) -> tuple[str, str]:
+    """validate(job), skipped when no setting changed since the Job was made and checked
+    (GigQ code may set attributes after construction, as Workflow does)."""
+    checked = getattr(job, "_checked", None)
+    if checked is not None and checked[1] == _settings(job):
+        return checked[0]
+    return validate(job)
+
+
+def _settings(job: Job) -> tuple:
+    # Containers are compared by identity and size: a params dict swapped or grown is
+    # checked again; its JSON is checked at submit anyway.
+    return (job.name, job.function, job.priority, job.max_attempts, job.timeout, job.retry_delay, job.queue,
+            job.run_at, job.pass_parent_results, job.description, id(job.params), len(job.params),
+            id(job.dependencies), len(job.dependencies) if isinstance(job.dependencies, list) else -1)
 
 
 def validate(job: Job) -> tuple[str, str]:

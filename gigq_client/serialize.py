@@ -8,12 +8,12 @@ from typing import Any, Iterator, Optional
 
 from . import timestamps
 from .errors import ParamsNotSerializable
-from .jobs import Job, validate
+from .jobs import Job, reference_if_unchanged
 from .store import NewJob
 
 
 def to_new_job(job: Job) -> NewJob:
-    module, function = validate(job)
+    module, function = reference_if_unchanged(job)
     return NewJob(
         id=job.id,
         name=job.name,

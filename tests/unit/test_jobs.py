@@ -125,3 +125,19 @@ def test_generated_ids_are_version_4_uuids():
     ids = {new_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 and str(uuid.UUID(i)) == i for i in ids)
+
+
+def test_settings_changed_after_construction_are_checked_again_at_submit(tmp_path):
+    from gigq_client import JobQueue
+
+    queue = JobQueue(str(tmp_path / "jobs.db"))
+    job = Job("x", jobfuncs.noop)
+    job.timeout = -5
+    with pytest.raises(JobValidationError, match="timeout"):
+        queue.submit(job)
+    job.timeout = 10
+    job.params["when"] = 1
+    job.params[3] = "not a string key"
+    with pytest.raises(JobValidationError, match="keys must be strings"):
+        queue.submit(job)
+    assert queue.stats()["total"] == 0
