@@ -28,6 +28,9 @@ class Throughput:
         while self.samples and now - self.samples[0][0] > WINDOW:
             self.samples.popleft()
 
+    def total(self) -> int:
+        return self.samples[-1][1] if self.samples else self.retired
+
     def per_minute(self) -> float:
         if len(self.samples) < 2:
             return 0.0

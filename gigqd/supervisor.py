@@ -55,6 +55,7 @@ class Supervisor:
         self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
         self.next_cancel_check = 0.0
         self.next_stray_check = 0.0
+        self.strays_checked_at = -1
         self.notifier = systemd.Notifier()
         self.next_status = 0.0
 
@@ -258,7 +259,8 @@ class Supervisor:
         if now >= self.next_status and self.notifier.enabled:
             self.next_status = now + STATUS_INTERVAL
             self.notifier.status(self._summary())
-        self.throughput.sample(sum(self.board.read(c.slot).jobs_done for c in self.pool.children), now)
+        done = sum(self.board.read(c.slot).jobs_done for c in self.pool.children)
+        self.throughput.sample(done, now)
         if now >= self.next_cancel_check and not self.stopping:
             self._check_cancels()
         if now >= self.next_heartbeat and not self.stopping:
@@ -266,8 +268,10 @@ class Supervisor:
             self._store_call(self.store.heartbeat, self.daemon_id, time.time())
         if now >= self.next_orphan_check and not self.stopping:
             self._check_orphans()
-        if now >= self.next_stray_check:
+        if now >= self.next_stray_check and self.throughput.total() != self.strays_checked_at:
+            # Only a job can leave a stray, so an idle pool is not scanned (it walks /proc).
             self.next_stray_check = now + STRAY_CHECK_INTERVAL
+            self.strays_checked_at = self.throughput.total()
             self._kill_strays()
 
     def _summary(self) -> str:
