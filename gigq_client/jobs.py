@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import os
 from enum import Enum
 from typing import Any, Callable, Optional, Union
@@ -94,12 +95,17 @@ def reference_if_unchanged(job: Job) -> tuple[str, str]:
     return validate(job)
 
 
+_SCALARS = operator.attrgetter("name", "function", "priority", "max_attempts", "timeout", "retry_delay", "queue",
+                               "run_at", "pass_parent_results", "description", "params", "dependencies")
+
+
 def _settings(job: Job) -> tuple:
     # Containers are compared by identity and size: a params dict swapped or grown is
     # checked again; its JSON is checked at submit anyway.
-    return (job.name, job.function, job.priority, job.max_attempts, job.timeout, job.retry_delay, job.queue,
-            job.run_at, job.pass_parent_results, job.description, id(job.params), len(job.params),
-            id(job.dependencies), len(job.dependencies) if isinstance(job.dependencies, list) else -1)
+    values = _SCALARS(job)
+    params, dependencies = values[10], values[11]
+    return (*values[:10], id(params), len(params) if isinstance(params, dict) else -1,
+            id(dependencies), len(dependencies) if isinstance(dependencies, list) else -1)
 
 
 def validate(job: Job) -> tuple[str, str]:
