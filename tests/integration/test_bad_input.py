@@ -11,9 +11,10 @@ import tempfile
 
 import pytest
 
-from gigq_client import DatabaseLocked, GigqError, Job, JobQueue, ReadOnlyStore, StoreFull
+from gigq_client import DatabaseLocked, Job, JobQueue, ReadOnlyStore
 from tests import jobfuncs
 from tests.conftest import wait_for
+from tests.forked import drop_to_nobody, in_child
 from tests.integration.daemon import wait_status
 
 HOLD_LOCK = """
@@ -68,24 +69,15 @@ def test_workers_wait_out_a_lock_and_then_record_their_jobs(make_daemon):
 def test_full_disk_is_a_clear_error_and_the_database_stays_intact(db_path):
     queue = JobQueue(db_path)
     before = queue.submit(Job("before", jobfuncs.noop))
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child: a file size limit stands in for a full disk
+
+    def fill_the_disk() -> str:  # a file size limit stands in for a full disk
         resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(db_path) + 64_000,) * 2)
         child_queue = JobQueue(db_path)
-        message = "never filled"
-        try:
-            for _ in range(10_000):
-                child_queue.submit(Job("filler", jobfuncs.echo, params={"pad": "x" * 2000}))
-        except StoreFull as error:
-            message = f"StoreFull: {error}"
-        except BaseException as error:
-            message = f"{type(error).__name__}: {error}"
-        os.write(write_end, message.encode())
-        os._exit(0)
-    os.close(write_end)
-    message = os.read(read_end, 4096).decode()
-    os.waitpid(pid, 0)
+        for _ in range(10_000):
+            child_queue.submit(Job("filler", jobfuncs.echo, params={"pad": "x" * 2000}))
+        return "never filled"
+
+    message = in_child(fill_the_disk)
     assert message.startswith("StoreFull: cannot write to") and "full" in message
     assert queue.store._read("PRAGMA integrity_check") == [("ok",)]
     assert queue.get_status(before)["status"] == "pending"
@@ -98,25 +90,17 @@ def test_read_only_database_is_a_clear_error():
     path = os.path.join(folder, "jobs.db")
     JobQueue(path).submit(Job("kept", jobfuncs.noop))
     os.chmod(path, 0o644)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child, as a user who may read but not write
+
+    def submit_as_a_reader() -> str:  # a user who may read the database but not write it
         if os.geteuid() == 0:
-            os.setgid(65534)
-            os.setuid(65534)
+            drop_to_nobody()
         else:
             os.chmod(path, 0o444)
             os.chmod(folder, 0o555)
-        try:
-            JobQueue(path).submit(Job("refused", jobfuncs.noop))
-            message = "submitted"
-        except GigqError as error:
-            message = f"{type(error).__name__}: {error}"
-        os.write(write_end, message.encode())
-        os._exit(0)
-    os.close(write_end)
-    message = os.read(read_end, 4096).decode()
-    os.waitpid(pid, 0)
+        JobQueue(path).submit(Job("refused", jobfuncs.noop))
+        return "submitted"
+
+    message = in_child(submit_as_a_reader)
     os.chmod(folder, 0o755)
     assert message.startswith(f"{ReadOnlyStore.__name__}: cannot write to {path}") and "read-only" in message
     assert JobQueue(path).stats()["total"] == 1

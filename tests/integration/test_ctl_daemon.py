@@ -12,6 +12,7 @@ import pytest
 
 from gigq_client import JobQueue
 from tests.conftest import wait_for
+from tests.forked import drop_to_nobody, in_child
 from tests.integration.ctl import ctl, job_id_from
 
 TASKS = """
@@ -101,23 +102,12 @@ def _call_as_nobody(path: str) -> str:
     """The client call gigqctl makes, from a forked child that dropped to uid nobody."""
     from gigqd.control import client
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            client.call(path, "status")
-            message = "connected, which it should not have"
-        except BaseException as error:
-            message = str(error)
-        os.write(write_end, message.encode())
-        os._exit(0)
-    os.close(write_end)
-    message = os.read(read_end, 4096).decode()
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return message
+    def call() -> str:
+        drop_to_nobody()
+        client.call(path, "status")
+        return "connected, which it should not have"
+
+    return in_child(call)
 
 
 def test_bad_requests_get_error_replies_and_the_daemon_carries_on(project):
