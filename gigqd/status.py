@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from .board import STATE_NAMES
+from .board import RUNNING, STATE_NAMES
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -59,7 +59,7 @@ def _worker(supervisor: "Supervisor", child) -> dict[str, Any]:
     job = view.running_job
     return {
         "slot": child.slot + 1, "pid": child.pid, "worker_id": child.worker_id,
-        "state": "retiring" if child.retiring and view.state != 3 else STATE_NAMES.get(view.state, "?"),
+        "state": "retiring" if child.retiring and view.state != RUNNING else STATE_NAMES.get(view.state, "?"),
         "job_id": job.job_id if job else None, "job_name": view.job_name if job else None,
         "runtime": round(time.monotonic() - view.started, 1) if job and view.started else None,
         "rss_mb": _rss(child.pid), "jobs_done": view.jobs_done,
