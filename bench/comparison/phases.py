@@ -162,6 +162,8 @@ def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> 
         unfinished = None
         if not log.wait_for(jobs, plan.drain_timeout, tick=tick):
             unfinished = _unfinished(log, jobs, plan.drain_timeout, running, place)
+        next_sample[0] = 0.0  # a drain shorter than the sampling interval still gets its workers sampled
+        tick()
     finally:
         processes.stop(running, plan.stop_grace)
     if unfinished:
