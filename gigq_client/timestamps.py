@@ -43,6 +43,3 @@ def to_epoch(value: When) -> float:
         return value.timestamp()  # naive datetimes are taken as local time
     raise TypeError(f"expected a datetime, epoch seconds or ISO string, got {type(value).__name__}")
 
-
-def to_utc_iso(value: When) -> str:
-    return iso(to_epoch(value))

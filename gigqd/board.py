@@ -70,7 +70,6 @@ class Board:
     def __init__(self, slots: int):
         self._memory = mmap.mmap(-1, ctypes.sizeof(_Slot) * slots)  # anonymous and shared across fork
         self._slots = (_Slot * slots).from_buffer(self._memory)
-        self.size = slots
 
     def writer(self, slot: int) -> "SlotWriter":
         return SlotWriter(self._slots[slot])

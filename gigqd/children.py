@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
@@ -21,7 +20,6 @@ class Child:
     worker_id: str
     wake_fd: int  # write end of the worker's pipe
     generation: int
-    forked_at: float
     retiring: bool = False  # told to stop after its current job
     kill: Optional[Kill] = None  # why we are stopping it by force
     term_sent_at: float = 0.0
@@ -69,7 +67,7 @@ class Children:
             os._exit(70)
         os.close(read_fd)
         os.set_blocking(write_fd, False)
-        child = Child(slot, pid, worker_id, write_fd, generation, time.monotonic())
+        child = Child(slot, pid, worker_id, write_fd, generation)
         self.by_pid[pid] = child
         return child
 

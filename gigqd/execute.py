@@ -21,7 +21,6 @@ class Result:
     result: Optional[str] = None  # JSON text
     error: Optional[str] = None
     retryable: bool = True  # False when running it again cannot help
-    exception: Optional[BaseException] = None
 
 
 class Refused(Exception):
@@ -46,7 +45,7 @@ class Executor:
         try:
             value = function(**params)
         except BaseException as error:  # sys.exit, KeyboardInterrupt and the like are the job's failure too
-            return Result(FAILED, error=describe(error), exception=error)
+            return Result(FAILED, error=describe(error))
         return self._encode(job, value)
 
     def _function(self, module: str, name: str) -> tuple[Callable, bool]:

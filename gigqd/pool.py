@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from . import watchdog
 from .board import IDLE, Board
@@ -99,9 +99,6 @@ class Pool:
 
     def worker_pids(self) -> set[int]:
         return set(self.children.by_pid)
-
-    def by_worker_id(self, worker_id: str) -> Optional[Child]:
-        return next((c for c in self.children if c.worker_id == worker_id), None)
 
 
 def _worker_id(daemon_id: str, slot: int, pid: int) -> str:

@@ -57,7 +57,6 @@ class ClaimedJob:
     pass_parent_results: Optional[bool]
     queue: str
     priority: int
-    claimed_at: float
     defect: Optional[str] = None  # what is wrong with the stored row; such a job fails without running
 
     @property
@@ -81,10 +80,6 @@ class Outcome:
     error: Optional[str] = None
     retryable: bool = True
     pid: Optional[int] = None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == COMPLETED
 
 
 @dataclass(frozen=True)

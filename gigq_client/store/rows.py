@@ -11,7 +11,7 @@ from typing import Any, Optional
 from ..functions import _MODULE, _NAME
 from .base import Claim, ClaimedJob, RunningClaim
 
-_FLAGS = {None: None, 1: True, 0: False}
+FLAGS = {None: None, 1: True, 0: False}  # pass_parent_results as stored -> as given
 _CLAIM_COLUMNS = (
     "id, attempts, name, function_module, function_name, params, timeout, max_attempts, "
     "retry_delay, dependencies, pass_parent_results, queue, priority, rowid"
@@ -27,7 +27,7 @@ def number(value: Any, default: float, minimum: float = 0.0) -> tuple[float, Opt
     return default, f"{value!r} is not a number of at least {minimum:g}"
 
 
-def claimed_job(row: tuple, worker_id: str, now: float) -> ClaimedJob:
+def claimed_job(row: tuple, worker_id: str) -> ClaimedJob:
     (job_id, attempt, name, module, function, params, timeout, max_attempts,
      retry_delay, dependencies, pass_parent_results, queue, priority, _rowid) = row
     problems: list[str] = []
@@ -44,7 +44,7 @@ def claimed_job(row: tuple, worker_id: str, now: float) -> ClaimedJob:
     return ClaimedJob(
         claim=Claim(job_id, attempt, worker_id), name=str(name), module=str(module), function=str(function),
         params=params, timeout=timeout, max_attempts=max_attempts, retry_delay=retry_delay, dependencies=parents,
-        pass_parent_results=_FLAGS.get(pass_parent_results), queue=str(queue), priority=priority, claimed_at=now,
+        pass_parent_results=FLAGS.get(pass_parent_results), queue=str(queue), priority=priority,
         defect="; ".join(problems) or None,
     )
 

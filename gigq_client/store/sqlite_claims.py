@@ -124,7 +124,7 @@ def _claim(
     sql = _CLAIM.format(selection=selection, returning=rows._CLAIM_COLUMNS)
     found = conn.execute(sql, (worker_id, now_iso, now_iso, *args)).fetchall()
     submitted = {row[0]: row[13] for row in found}  # rowid: submission order
-    jobs = [rows.claimed_job(row, worker_id, now) for row in found]
+    jobs = [rows.claimed_job(row, worker_id) for row in found]
     jobs.sort(key=lambda job: (-job.priority, submitted[job.job_id]))  # RETURNING has no order
     return jobs
 

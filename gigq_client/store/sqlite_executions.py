@@ -30,11 +30,7 @@ def record(conn: sqlite3.Connection, rows: Iterable[Row]) -> None:
     conn.executemany(_INSERT, [(new_id(), *row) for row in rows])
 
 
-def of_job(conn: sqlite3.Connection, job_rowid: int) -> list[dict[str, Any]]:
-    found = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM job_executions WHERE job_rowid = ? ORDER BY rowid", (job_rowid,)
-    ).fetchall()
-    return [dict(zip(COLUMNS, row)) for row in found]
+OF_JOB = f"SELECT {', '.join(COLUMNS)} FROM job_executions WHERE job_rowid = ? ORDER BY rowid"
 
 
 def in_progress(job: dict[str, Any]) -> dict[str, Any]:

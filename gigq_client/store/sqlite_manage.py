@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..jobs import JobStatus
 from ..timestamps import iso
-from . import sqlite_executions, sqlite_graph
+from . import rows, sqlite_executions, sqlite_graph
 
 _JOB_COLUMNS = (
     "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
@@ -17,7 +17,6 @@ _JOB_COLUMNS = (
     "retry_delay", "retry_after", "queue", "run_at",
 )
 _SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)}"
-_FLAGS = {None: None, 1: True, 0: False}
 _REQUEUEABLE = ("failed", "timeout", "cancelled")
 _CLEARABLE = "status IN ('completed', 'cancelled')"
 
@@ -28,11 +27,7 @@ class ManageOperations:
         if not found:
             return None
         job = _job_dict(found[0][:-1])
-        executions = self._read(
-            f"SELECT {', '.join(sqlite_executions.COLUMNS)} FROM job_executions WHERE job_rowid = ? ORDER BY rowid",
-            (found[0][-1],),
-        )
-        job["executions"] = [_execution_dict(row) for row in executions]
+        job["executions"] = [_execution_dict(row) for row in self._read(sqlite_executions.OF_JOB, (found[0][-1],))]
         if job["status"] == "running":
             job["executions"].append(sqlite_executions.in_progress(job))
         return job
@@ -134,7 +129,7 @@ def _job_dict(row: tuple) -> dict[str, Any]:
     job["params"] = _loads(job["params"]) or {}
     job["dependencies"] = _loads(job["dependencies"]) or []
     job["result"] = _loads(job["result"])
-    job["pass_parent_results"] = _FLAGS.get(job["pass_parent_results"])
+    job["pass_parent_results"] = rows.FLAGS.get(job["pass_parent_results"])
     job["function"] = f"{job['function_module']}:{job['function_name']}"
     return job
 
