@@ -23,6 +23,8 @@ from . import processes, watchdog
 from .execute import Executor
 from .runner import JobRunner
 
+ORPHAN_CHECK_INTERVAL = 30.0  # seconds; as gigqd's default orphan_check_interval
+
 
 class Worker:
     """Claims and runs jobs from `db_path` in the calling process."""
@@ -41,11 +43,13 @@ class Worker:
         self._runner: Optional[JobRunner] = None
         self._doorbell: Optional[socket.socket] = None
         self._registered_pid = 0
+        self._next_orphan_check = 0.0  # monotonic; the first call looks at once
 
     def process_one(self) -> bool:
         """Run one ready job, if any; True if a job was run."""
         runner = self._ready_runner()
-        self._recover_orphans()
+        if time.monotonic() >= self._next_orphan_check:
+            self._recover_orphans()
         if not runner.claim(limit=1):
             return False
         job = runner.batch[0]
@@ -109,6 +113,8 @@ class Worker:
             self._store.deregister_daemon(self._daemon_id)
 
     def _recover_orphans(self) -> None:
+        """Requeue jobs of dead workers, as gigqd does: at start, then every ORPHAN_CHECK_INTERVAL."""
+        self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_INTERVAL
         host = socket.gethostname()
         judge = watchdog.OrphanJudge(host, processes.alive, time.time(), lease=60.0, own_workers={self.worker_id})
         self._store.requeue_orphans(judge)

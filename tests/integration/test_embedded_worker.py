@@ -49,3 +49,24 @@ def test_concurrency_must_be_positive(db_path):
 
     with pytest.raises(ValueError, match="concurrency"):
         Worker(db_path, concurrency=0)
+
+
+def test_a_dead_workers_running_job_is_recovered_and_run(db_path):
+    import socket
+    import subprocess
+    import time as clock
+
+    from gigq_client.store import DaemonInfo
+
+    queue = JobQueue(db_path)
+    job_id = queue.submit(Job("orphaned", jobfuncs.add, params={"a": 1, "b": 1}))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs
+    now = clock.time()
+    queue.store.register_daemon(DaemonInfo("dead", socket.gethostname(), gone.pid, 1.0, now, now))
+    queue.store.register_worker("dead.1", "dead", socket.gethostname(), gone.pid, 1.0)
+    queue.store.claim("dead.1", None, 1)
+    assert Worker(db_path).process_one() is True
+    status = queue.get_status(job_id)
+    assert (status["status"], status["result"]) == ("completed", 2)
+    assert "no longer running" in status["executions"][0]["error"]
