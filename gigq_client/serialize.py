@@ -36,28 +36,69 @@ def to_new_job(job: Job) -> NewJob:
 _ENCODER = json.JSONEncoder(allow_nan=False)
 
 
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# json's C encoder made once: JSONEncoder.encode builds a new one on every call, which
+# was a third of submit_many's Python time. No circular-reference markers (a markers
+# dict cannot be shared safely between calls): a cycle ends in RecursionError, and
+# _first_bad names it. Same text as _ENCODER.encode; where the C encoder is missing,
+# that is used instead.
+_FAST_ENCODER = (
+    json.encoder.c_make_encoder(None, _refuse, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                                False, False, False)
+    if json.encoder.c_make_encoder is not None else None
+)
+
+
+def to_json(value: Any) -> str:
+    """JSON text of value; TypeError, ValueError or RecursionError when it has none."""
+    if _FAST_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_FAST_ENCODER(value, 0))
+
+
 def dumps_params(job_name: str, params: dict[str, Any]) -> str:
     try:
-        return _ENCODER.encode(params)
-    except (TypeError, ValueError):
-        path, value = _first_bad(params, "")
+        return to_json(params)
+    except (TypeError, ValueError, RecursionError):
+        path, problem = _first_bad(params)
+        path = path if len(path) <= 80 else path[:77] + "..."
         raise ParamsNotSerializable(
-            f"job {job_name!r}: param {path!r} cannot be stored as JSON "
-            f"({type(value).__name__} value {_short(value)}); nothing was stored"
+            f"job {job_name!r}: param {path!r} cannot be stored as JSON ({problem}); nothing was stored"
         ) from None
 
 
-def _first_bad(value: Any, path: str) -> tuple[str, Any]:
-    """The path of the first value json cannot encode, e.g. 'options.when'."""
-    for key, item in _children(value):
-        child = f"{path}.{key}" if path and isinstance(key, str) else f"{path}[{key}]" if path else str(key)
-        if _bad_leaf(item):
-            return child, item
-        if isinstance(item, (dict, list, tuple)):
-            found = _first_bad(item, child)
-            if found[0] is not None:
-                return found
-    return (path or None), value
+MAX_DEPTH = 500  # json gives up near the recursion limit (1,000 frames)
+
+
+def _first_bad(params: dict[str, Any]) -> tuple[str, str]:
+    """Where params cannot become JSON, e.g. 'options.when', and why. A walk with its
+    own stack, so that params nested too deeply are named rather than overflowing."""
+    stack: list[tuple[Any, str, tuple]] = [(params, "", ())]
+    too_deep = ""
+    while stack:
+        value, path, outer = stack.pop()
+        outer = (*outer, id(value))
+        if len(outer) > MAX_DEPTH:
+            too_deep = too_deep or path
+            continue
+        inner = []
+        for key, item in _children(value):
+            child = f"{path}.{key}" if path and isinstance(key, str) else f"{path}[{key!r}]" if path else str(key)
+            if key is not None and not isinstance(key, (str, int, float, bool)):
+                return child, f"its key is a {type(key).__name__}; JSON keys are strings"
+            if id(item) in outer:
+                return child, f"a {type(item).__name__} that contains itself"
+            if _bad_leaf(item):
+                return child, f"{type(item).__name__} value {_short(item)}"
+            if isinstance(item, (dict, list, tuple)):
+                inner.append((item, child, outer))
+        stack.extend(reversed(inner))
+    if too_deep:
+        return too_deep, f"nested more than {MAX_DEPTH} levels deep"
+    return "", "json refused it"
 
 
 def _children(value: Any) -> Iterator[tuple[Any, Any]]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from gigq_client.functions import resolve
+from gigq_client.serialize import to_json
 from gigq_client.store import COMPLETED, FAILED, ClaimedJob
 
 ParentResults = Callable[[Sequence[str]], dict[str, Any]]
 _DECODE = json.JSONDecoder().decode
-_ENCODE = json.JSONEncoder(allow_nan=False).encode
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class Executor:
 
     def _encode(self, job: ClaimedJob, value: Any) -> Result:
         try:
-            text = "null" if value is None else _ENCODE(value)
-        except (TypeError, ValueError) as error:
+            text = "null" if value is None else to_json(value)
+        except (TypeError, ValueError, RecursionError) as error:
             return Result(FAILED, error=f"result of {job.name} is not JSON-serializable: {error}", retryable=False)
         if len(text) > self._max_result_bytes:
             return Result(

@@ -149,6 +149,12 @@ def not_json():
     return {"when": object()}
 
 
+def looped_result():
+    result = {"a": 1}
+    result["self"] = result
+    return result
+
+
 def huge_result(megabytes):
     return "x" * (megabytes * 2**20)
 

@@ -44,8 +44,10 @@ def test_segfault_kills_only_the_worker_and_the_job_is_retried(daemon):
 
 def test_result_that_is_not_json_fails_at_once_without_retry(daemon):
     queue = daemon.queue()
-    status = wait_status(queue, queue.submit(Job("odd", jobfuncs.not_json, max_attempts=3)), "failed")
-    assert "not JSON-serializable" in status["error"] and status["attempts"] == 1
+    for function in (jobfuncs.not_json, jobfuncs.looped_result):
+        status = wait_status(queue, queue.submit(Job("odd", function, max_attempts=3)), "failed")
+        assert "not JSON-serializable" in status["error"] and status["attempts"] == 1
+    _after_it_a_normal_job_runs(daemon)
 
 
 def test_huge_result_is_refused_by_the_configured_cap(daemon):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -46,6 +49,29 @@ def test_params_that_are_not_json_name_the_key_and_store_nothing(queue):
     with pytest.raises(TypeError, match="'ratio'"):
         queue.submit(Job("x", jobfuncs.echo, params={"ratio": float("nan")}))
     assert queue.stats()["total"] == 0
+
+
+def test_params_that_loop_nest_too_deep_or_have_odd_keys_get_a_clear_error(queue):
+    looped = {"a": 1}
+    looped["again"] = [looped]
+    with pytest.raises(ParamsNotSerializable, match=r"'again\[0\]'.*contains itself"):
+        queue.submit(Job("x", jobfuncs.echo, params=looped))
+    deep = level = {}
+    for _ in range(3000):
+        level["a"] = level = {}
+    with pytest.raises(ParamsNotSerializable, match="nested more than 500 levels deep"):
+        queue.submit(Job("x", jobfuncs.echo, params={"deep": deep}))
+    with pytest.raises(ParamsNotSerializable, match=r"'options\[\(1, 2\)\]'.*key is a tuple"):
+        queue.submit(Job("x", jobfuncs.echo, params={"options": {(1, 2): "pair"}}))
+    assert queue.stats()["total"] == 0
+
+
+def test_params_are_stored_as_the_same_json_text_as_the_json_module_writes(queue, db_path):
+    params = {"text": "héllo \"q\" \n", "n": [1, 2.5, -0.0, 10**20, None, True], "nested": {"1": {"b": []}}}
+    job_id = queue.submit(Job("x", jobfuncs.echo, params=params))
+    assert queue.get_status(job_id)["params"] == params
+    with contextlib.closing(sqlite3.connect(db_path)) as db:  # the text GigQ 0.5.1 would read back
+        assert db.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()[0] == json.dumps(params)
 
 
 def test_submit_many_is_one_transaction(queue):
