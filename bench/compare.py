@@ -17,7 +17,8 @@ order rotates between repetitions), each measurement in a fresh temporary direct
      first job start → last job end). The raw SQLite ceiling loop takes its turn here.
   2. gigqd only: submit_many of N jobs in one call.
   3. drain of 10 ms jobs (min(N, 2000); 500 with --quick) against the ideal of
-     workers × 100 jobs/s.
+     workers × 100 jobs/s. "raw" takes its turn here as the floor: the same job
+     function called back to back by as many processes, no queue at all.
   4. a fresh, idle pool for 5 s, then 200 jobs 20 ms apart (submit-to-start latency),
      then idle CPU of the whole process tree over 5 s, and RSS.
 
@@ -124,6 +125,8 @@ def phase_list(plan: Plan, chosen: dict, include_raw: bool) -> list:
         return phases.enqueue_and_drain(chosen[key], plan, "noop", plan.jobs)
 
     def drain_sleep(key: str) -> dict:
+        if key == "raw":
+            return phases.no_queue_floor(plan, systems.WORKERS)
         figures = phases.enqueue_and_drain(chosen[key], plan, "sleep10", plan.sleep_jobs)
         shared = ("log_problems", "forced_stop", "repeated_starts")
         return {(name if name in shared else "sleep_" + name): value for name, value in figures.items()
@@ -133,7 +136,7 @@ def phase_list(plan: Plan, chosen: dict, include_raw: bool) -> list:
     return [
         ("enqueue + drain no-op", queues + (["raw"] if include_raw else []), drain_noop),
         ("submit_many", [k for k in queues if chosen[k].has_submit_many], lambda key: phases.submit_many(chosen[key], plan)),
-        ("drain 10 ms jobs", queues, drain_sleep),
+        ("drain 10 ms jobs", queues + (["raw"] if include_raw else []), drain_sleep),
         ("idle, latency, CPU, RSS", queues, lambda key: phases.idle_latency_cpu_rss(chosen[key], plan)),
     ]
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import processes, raw_sqlite
+from . import no_queue, processes, raw_sqlite
 from .joblog import JobLog
 from .systems import System
 
@@ -122,6 +122,15 @@ def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
 def raw_ceiling(plan: Plan) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-raw-") as folder:
         return raw_sqlite.measure(folder, plan.jobs)
+
+
+def no_queue_floor(plan: Plan, workers: int) -> dict:
+    """The 10 ms jobs called back to back with no queue: what the machine allows."""
+    with tempfile.TemporaryDirectory(prefix="bench-noqueue-") as folder:
+        try:
+            return no_queue.measure(folder, plan.sleep_jobs, workers)
+        except RuntimeError as error:
+            raise PhaseFailed(str(error)) from None
 
 
 # pieces -------------------------------------------------------------------

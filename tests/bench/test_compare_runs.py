@@ -1,0 +1,24 @@
+"""bench/compare.py still runs from a fresh clone: gigqd and the raw loops, --quick.
+
+Nothing here judges speed (figures belong to `make bench`, not to the suite); this
+checks that the harness measures every cell it promises and reports each target.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_quick_run_of_gigqd_and_the_raw_loops_fills_every_cell_and_reports_the_targets():
+    done = subprocess.run([sys.executable, "bench/compare.py", "--only", "gigqd,raw", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines() if line.startswith("| ")}
+    assert "–" not in rows["gigqd"].split("|", 2)[2], rows["gigqd"]  # every gigqd cell measured (one rep: no ranges)
+    assert "(no queue)" in rows["raw (SQLite loop · no queue)"] and "(full cycle)" in rows["raw (SQLite loop · no queue)"]
+    verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  MET") or line.startswith("  NOT MET")]
+    assert len(verdicts) == 7, done.stdout  # the 7 targets that need no peer, each MET or NOT MET
+    assert "FAILED" not in done.stdout and "10 ms jobs with no queue at all" in done.stdout
