@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import timestamps
 from .doorbell import Doorbell
 from .errors import JobNotFound, JobWaitTimeout
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
-from .store import SqliteStore
+from .store import NewJob, SqliteStore
 from .store.sqlite import DEFAULT_BUSY_TIMEOUT, DEFAULT_SYNCHRONOUS
 
 _OPEN_QUEUES: "weakref.WeakSet[JobQueue]" = weakref.WeakSet()
@@ -43,11 +44,21 @@ class JobQueue:
 
     def submit_many(self, jobs: Iterable[Job]) -> list[str]:
         """Store all jobs in one transaction (all or none); returns their ids in order."""
-        records = [to_new_job(job) for job in jobs]
-        if records:
-            self.store.enqueue(records)
-            self._doorbell.ring()
-        return [record.id for record in records]
+        jobs = iter(jobs)
+        first = next(jobs, None)
+        if first is None:
+            return []
+        ids: list[str] = []
+
+        def records() -> Iterator[NewJob]:  # made while the store writes: see SqliteStore.enqueue
+            for job in itertools.chain((first,), jobs):
+                record = to_new_job(job)
+                ids.append(record.id)
+                yield record
+
+        self.store.enqueue(records())
+        self._doorbell.ring()
+        return ids
 
     # watching -----------------------------------------------------------
     def get_status(self, job_id: str) -> dict[str, Any]:

@@ -119,8 +119,9 @@ class Store(abc.ABC):
 
     # submitting -------------------------------------------------------
     @abc.abstractmethod
-    def enqueue(self, jobs: Sequence[NewJob]) -> None:
-        """Store all jobs or none. Unknown dependency ids or a cycle: UnknownDependency."""
+    def enqueue(self, jobs: Iterable[NewJob]) -> None:
+        """Store all jobs or none. Unknown dependency ids or a cycle: UnknownDependency.
+        `jobs` is read once, inside the write transaction: an error it raises stores nothing."""
 
     # running (the daemon's side) --------------------------------------
     @abc.abstractmethod

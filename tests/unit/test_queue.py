@@ -84,6 +84,14 @@ def test_submit_many_is_one_transaction(queue):
     assert queue.stats()["pending"] == 3
 
 
+def test_submit_many_takes_any_iterable_and_nothing_at_all(queue):
+    assert queue.submit_many([]) == [] and queue.submit_many(iter(())) == []
+    made = (Job(f"g{i}", jobfuncs.noop, queue="q" if i % 2 else "default") for i in range(5))
+    ids = queue.submit_many(made)
+    assert len(ids) == 5 and [queue.get_status(i)["name"] for i in ids] == [f"g{i}" for i in range(5)]
+    assert queue.stats()["pending"] == 5 and queue.stats("q")["pending"] == 2
+
+
 def test_workflow_submit_all_is_all_or_nothing(queue):
     workflow = Workflow("pipeline")
     first = workflow.add_job(Job("download", jobfuncs.noop))
