@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 
+import psutil
 import pytest
 
 from gigq_client import DatabaseLocked, Job, JobQueue, ReadOnlyStore
@@ -82,6 +83,25 @@ def test_full_disk_is_a_clear_error_and_the_database_stays_intact(db_path):
     assert queue.store._read("PRAGMA integrity_check") == [("ok",)]
     assert queue.get_status(before)["status"] == "pending"
     queue.submit(Job("after", jobfuncs.noop))  # with room again, the queue carries on
+
+
+def test_full_disk_under_a_running_daemon_keeps_the_outcome_until_there_is_room(make_daemon):
+    daemon = make_daemon(workers=1).start()
+    queue = daemon.queue()
+    wait_status(queue, queue.submit(Job("warm", jobfuncs.noop)), "completed")
+    (worker,) = [psutil.Process(pid) for pid in daemon.worker_pids()]
+    files = [daemon.db, daemon.db + "-wal", str(daemon.log_path)]
+    room = max(os.path.getsize(path) for path in files if os.path.exists(path)) + 200_000
+    worker.rlimit(psutil.RLIMIT_FSIZE, (room, psutil.RLIM_INFINITY))  # the disk fills up under the worker
+    big = queue.submit(Job("big", jobfuncs.huge_result, params={"megabytes": 1}))
+    failed = daemon.wait_event("store_write_failed", timeout=30)[0]
+    assert "full" in failed["error"], failed
+    assert queue.get_status(big)["status"] == "running" and worker.is_running()  # nothing lost, nobody died
+    worker.rlimit(psutil.RLIMIT_FSIZE, (psutil.RLIM_INFINITY, psutil.RLIM_INFINITY))  # room again
+    done = wait_status(queue, big, "completed", timeout=60)
+    assert done["attempts"] == 1 and len(done["result"]) == 2**20  # recorded as it was, not run again
+    assert daemon.worker_pids() == [worker.pid]
+    assert queue.store._read("PRAGMA integrity_check") == [("ok",)]
 
 
 def test_read_only_database_is_a_clear_error():
