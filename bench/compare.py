@@ -22,6 +22,9 @@ order rotates between repetitions), each measurement in a fresh temporary direct
   4. a fresh, idle pool for 5 s, then 200 jobs 20 ms apart (submit-to-start latency),
      then idle CPU of the whole process tree over 5 s, and RSS.
 
+Before each measurement the harness syncs the disks and waits (3 s at most) for the
+machine to go quiet, the same for every system.
+
 Jobs live in bench/benchjobs.py and record their start and end in a log file, which is
 how the harness tells that a drain is done and how late each job started. Output:
 versions, machine, one markdown table, ratios, and the targets MET / NOT MET (reported,
@@ -159,8 +162,20 @@ def run(plan: Plan, chosen: dict, include_raw: bool, reps: int, records: list) -
     return results
 
 
+def settle(quiet_percent: float = 15.0, longest: float = 3.0) -> None:
+    """Before each measurement: write out what the last one left dirty, then wait (3 s
+    at most) for the machine to go quiet, so no measurement pays for its predecessor's
+    teardown (a single submit_many call measured 81k jobs/s right after a drain, and
+    111-116k in ten calls in a row on a quiet machine)."""
+    os.sync()
+    deadline = time.monotonic() + longest
+    while psutil.cpu_percent(interval=0.2) > quiet_percent and time.monotonic() < deadline:
+        pass
+
+
 def measure_one(results: report.Results, records: list, rep: int, reps: int, phase: str, key: str,
                 measure: Callable[[str], dict]) -> None:
+    settle()
     started = time.monotonic()
     try:
         figures = measure(key)
