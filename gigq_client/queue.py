@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
@@ -44,14 +43,13 @@ class JobQueue:
 
     def submit_many(self, jobs: Iterable[Job]) -> list[str]:
         """Store all jobs in one transaction (all or none); returns their ids in order."""
-        jobs = iter(jobs)
-        first = next(jobs, None)
-        if first is None:
+        jobs = list(jobs)  # the caller's iterable runs before the write lock is taken: it may be slow
+        if not jobs:
             return []
         ids: list[str] = []
 
         def records() -> Iterator[NewJob]:  # made while the store writes: see SqliteStore.enqueue
-            for job in itertools.chain((first,), jobs):
+            for job in jobs:
                 record = to_new_job(job)
                 ids.append(record.id)
                 yield record

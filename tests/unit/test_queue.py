@@ -92,6 +92,16 @@ def test_submit_many_takes_any_iterable_and_nothing_at_all(queue):
     assert queue.stats()["pending"] == 5 and queue.stats("q")["pending"] == 2
 
 
+def test_submit_many_runs_the_callers_generator_before_taking_the_write_lock(queue):
+    def jobs_that_submit_on_the_way():  # a generator that writes too (or is slow) must not meet the lock
+        yield Job("a", jobfuncs.noop)
+        queue.submit(Job("side", jobfuncs.noop))
+        yield Job("b", jobfuncs.noop)
+
+    assert len(queue.submit_many(jobs_that_submit_on_the_way())) == 2
+    assert queue.stats()["pending"] == 3
+
+
 def test_workflow_submit_all_is_all_or_nothing(queue):
     workflow = Workflow("pipeline")
     first = workflow.add_job(Job("download", jobfuncs.noop))
