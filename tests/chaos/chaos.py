@@ -544,38 +544,39 @@ class ChaosRun:
             time.sleep(0.002)
         return None
 
-    def _kill_worker(self) -> bool:
+    def _fault_on_busy_worker(self, kind: str, act: Callable[[psutil.Process], None]):
+        """Do `act` (kill, suspend) to a worker in the middle of a job and record the
+        fault; (process, fault), or None when no worker was busy or it had just gone."""
         found = self._busy_worker()
         if found is None:
-            return False
+            return None
         process, held = found
         token = self.job_log.poll().last_by_pid.get(process.pid, (None,))[0]
-        fault = Fault(WORKER_KILL, time.time(), process.pid, self.daemon_id, held, token)
+        fault = Fault(kind, time.time(), process.pid, self.daemon_id, held, token)
         try:
-            process.kill()  # psutil refuses if the pid was reused by another process
+            act(process)  # psutil refuses if the pid was reused by another process
         except psutil.NoSuchProcess:
-            return False
+            return None
         self.report.faults.append(fault)
         self.echo(_describe_fault(fault, self.started_wall))
+        return process, fault
+
+    def _kill_worker(self) -> bool:
+        done = self._fault_on_busy_worker(WORKER_KILL, psutil.Process.kill)
+        if done is None:
+            return False
+        process, _ = done
         self._wait(lambda: self.daemon_log.find("worker_died", worker_pid=process.pid),
                    f"the supervisor to see worker {process.pid} die", limit=10)
         return True
 
     def _stop_worker(self) -> bool:
         plan = self.plan
-        found = self._busy_worker()
-        if found is None:
+        done = self._fault_on_busy_worker(WORKER_STOP, psutil.Process.suspend)
+        if done is None:
             return False
-        process, held = found
-        token = self.job_log.poll().last_by_pid.get(process.pid, (None,))[0]
-        fault = Fault(WORKER_STOP, time.time(), process.pid, self.daemon_id, held, token)
-        try:
-            process.suspend()
-        except psutil.NoSuchProcess:
-            return False
+        process, fault = done
         self.stopped = process
-        self.report.faults.append(fault)
-        self.echo(_describe_fault(fault, self.started_wall))
         try:
             hung = self._wait(lambda: self.daemon_log.find("worker_hung", worker_pid=process.pid),
                               f"the supervisor to declare stopped worker {process.pid} hung", limit=15)
