@@ -24,9 +24,6 @@ class SubmitOperations:
     def enqueue(self, jobs: Iterable[NewJob]) -> None:
         now = time.time()
         now_iso = iso(now)
-        if isinstance(jobs, list) and len(jobs) == 1:  # submit(): one statement, no generator
-            self._insert_one(jobs[0], now, now_iso)
-            return
         queues: set[str] = set()
         linked: list[NewJob] = []
 
@@ -45,13 +42,6 @@ class SubmitOperations:
             self._name_queues(conn, queues)
             if linked:
                 sqlite_graph.link(conn, linked, now_iso)
-
-    def _insert_one(self, job: NewJob, now: float, now_iso: str) -> None:
-        with self._write() as conn:
-            conn.execute(_INSERT, _row(job, now, now_iso))
-            self._name_queues(conn, {job.queue})
-            if job.dependencies:
-                sqlite_graph.link(conn, [job], now_iso)
 
     def _name_queues(self, conn, names: set[str]) -> None:
         """Record new queue names (claims across all queues walk one index per name)."""
