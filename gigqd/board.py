@@ -3,15 +3,19 @@
 The supervisor maps it before forking, so every worker inherits it. Each worker
 writes only its own slot: the heartbeat thread writes `heartbeat` (one aligned
 8-byte store), the worker loop writes the rest under a sequence counter so the
-supervisor can take a consistent snapshot without locks or system calls.
+supervisor can take a consistent snapshot without locks or system calls. Within the
+worker, the job loop and the prefetch thread (which posts the next batch while the
+last job of a batch runs) take turns through a lock, so the counter stays even/odd.
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
+import threading
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 MAX_HELD = 64
 EMPTY, BOOTING, IDLE, RUNNING, STOPPING = range(5)
@@ -34,6 +38,7 @@ class _Slot(ctypes.Structure):
         ("jobs_done", ctypes.c_uint32),
         ("held", ctypes.c_uint32),
         ("current", ctypes.c_int32),
+        ("stop_requested", ctypes.c_uint8),  # written by the supervisor only
         ("job_name", ctypes.c_char * 48),
         ("entries", _Entry * MAX_HELD),
     ]
@@ -81,6 +86,10 @@ class Board:
         ctypes.memset(ctypes.addressof(record) + 8, 0, ctypes.sizeof(_Slot) - 8)
         record.pid, record.state, record.heartbeat, record.current = pid, BOOTING, time.monotonic(), -1
 
+    def request_stop(self, slot: int) -> None:
+        """Ask a worker to stop after its job: it reads this between jobs without a system call."""
+        self._slots[slot].stop_requested = 1
+
     def read(self, slot: int, tries: int = 50) -> SlotView:
         record = self._slots[slot]
         view = None
@@ -110,37 +119,79 @@ class SlotWriter:
 
     def __init__(self, record: _Slot):
         self._record = record
+        self._lock = threading.Lock()  # the job loop and the prefetch thread both write
+
+    def stop_requested(self) -> bool:
+        return bool(self._record.stop_requested)
 
     def beat(self) -> None:
-        self._record.heartbeat = time.monotonic()
+        self._record.heartbeat = time.monotonic()  # one aligned store: no counter needed
 
-    def hold(self, jobs: list[tuple[str, int]], state: int) -> None:
-        record = self._record
-        record.seq += 1
-        for index, (job_id, attempt) in enumerate(jobs[:MAX_HELD]):
-            entry = record.entries[index]
-            entry.job_id, entry.attempt, entry.phase = job_id.encode(), attempt, HELD
-        record.held, record.current, record.state, record.started = min(len(jobs), MAX_HELD), -1, state, 0.0
-        record.seq += 1
+    def hold(self, jobs: Sequence[tuple[str, int]], state: int, finished: Sequence[tuple[str, int]] = ()) -> int:
+        """Post a new batch in place of the old one. `finished` lists jobs that ran but
+        whose outcomes are not recorded yet; they stay listed, ahead of the new jobs.
+        Returns the board index of the first new job."""
+        with self._lock:
+            record = self._record
+            record.seq += 1
+            _write_entries(record, 0, finished, FINISHED)
+            first = min(len(finished), MAX_HELD)
+            _write_entries(record, first, jobs)
+            record.held, record.current, record.state = min(first + len(jobs), MAX_HELD), -1, state
+            record.started = 0.0
+            record.seq += 1
+            return first
+
+    def append(self, jobs: list[tuple[str, int]]) -> int:
+        """Post jobs claimed ahead after the batch being run; returns the index of the
+        first. The caller claims no more than `room()` jobs."""
+        with self._lock:
+            record = self._record
+            first = record.held
+            record.seq += 1
+            _write_entries(record, first, jobs)
+            record.held = min(first + len(jobs), MAX_HELD)
+            record.seq += 1
+            return first
+
+    def room(self) -> int:
+        return MAX_HELD - self._record.held
+
+    def truncate(self, count: int) -> None:
+        """Drop the entries from `count` on (jobs claimed ahead and given back)."""
+        with self._lock:
+            record = self._record
+            record.seq += 1
+            record.held = min(record.held, count)
+            record.seq += 1
 
     def start(self, index: int, name: str, timeout: float) -> None:
-        record = self._record
-        record.seq += 1
-        record.entries[index].phase = STARTED
-        record.current, record.started, record.timeout = index, time.monotonic(), timeout
-        record.job_name, record.state = name.encode()[:47], RUNNING
-        record.seq += 1
+        with self._lock:
+            record = self._record
+            record.seq += 1
+            record.entries[index].phase = STARTED
+            record.current, record.started, record.timeout = index, time.monotonic(), timeout
+            record.job_name, record.state = name.encode()[:47], RUNNING
+            record.seq += 1
 
     def finish(self, index: int, state: int = IDLE) -> None:
-        record = self._record
-        record.seq += 1
-        record.entries[index].phase = FINISHED
-        record.current, record.started, record.state = -1, 0.0, state
-        record.jobs_done += 1
-        record.seq += 1
+        with self._lock:
+            record = self._record
+            record.seq += 1
+            record.entries[index].phase = FINISHED
+            record.current, record.started, record.state = -1, 0.0, state
+            record.jobs_done += 1
+            record.seq += 1
 
     def set_state(self, state: int) -> None:
-        record = self._record
-        record.seq += 1
-        record.state = state
-        record.seq += 1
+        with self._lock:
+            record = self._record
+            record.seq += 1
+            record.state = state
+            record.seq += 1
+
+
+def _write_entries(record: _Slot, first: int, jobs: Sequence[tuple[str, int]], phase: int = HELD) -> None:
+    for index, (job_id, attempt) in enumerate(jobs[: max(0, MAX_HELD - first)], start=first):
+        entry = record.entries[index]
+        entry.job_id, entry.attempt, entry.phase = job_id.encode(), attempt, phase

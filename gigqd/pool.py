@@ -59,7 +59,8 @@ class Pool:
 
     def retire(self, child: Child, why: str) -> None:
         child.retiring = True
-        self.children.tell(child, b"s")
+        self.board.request_stop(child.slot)  # seen between jobs
+        self.children.tell(child, b"s")  # wakes it if idle
         self.log.info("worker_stop_requested", worker_id=child.worker_id, worker_pid=child.pid, reason=why)
 
     def retire_all(self) -> None:

@@ -20,14 +20,14 @@ from . import board, logs, processes, systemd, titles
 from .embedded import Worker
 from .streams import StandardStreams
 from .execute import Executor, describe
-from .runner import JobRunner
+from .prefetch import Prefetcher
+from .runner import HOLD_TARGET, JobRunner
 from .settings import Settings
 
 # Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
 EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
-MESSAGE_CHECK_INTERVAL = 0.005
 
 __all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
 
@@ -94,8 +94,11 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     slot = spec.board.writer(spec.slot)
     _start_heartbeat(spec, slot, log)
     executor = Executor(settings.allowed_modules, settings.max_result_bytes, store.parent_results)
-    runner = JobRunner(store, spec.worker_id, settings.queues or None, executor, settings.claim_batch, slot, log,
-                       on_result=lambda job, result, seconds: _log_result(log, job, result, seconds))
+    queues = settings.queues or None
+    prefetcher = Prefetcher(store, spec.worker_id, queues, slot, HOLD_TARGET, log)
+    runner = JobRunner(store, spec.worker_id, queues, executor, settings.claim_batch, slot, log,
+                       on_result=lambda job, result, seconds: _log_result(log, job, result, seconds),
+                       prefetcher=prefetcher)
     runner.pid = os.getpid()
     log.debug("worker_booted")
     return PooledLoop(spec, runner, slot, log).run()
@@ -110,7 +113,6 @@ class PooledLoop:
         self.children = processes.ChildWatch()
         self.jobs_done = 0
         self.ran_since_idle = 0
-        self.next_message_check = 0.0
 
     def run(self) -> int:
         backoff = STORE_RETRY_FIRST
@@ -133,10 +135,8 @@ class PooledLoop:
             self.ran_since_idle += 1
             self.runner.run_next()
             self._after_job()
-            now = time.monotonic()
-            if now >= self.next_message_check:  # between jobs, look for a stop at most every few ms
-                self.next_message_check = now + MESSAGE_CHECK_INTERVAL
-                self._read_messages(0)
+            if self.exit_code is None and self.slot.stop_requested():  # shared memory: no system call
+                self.exit_code = EXIT_STOPPED
         elif not self.runner.claim():
             self._idle()
 
