@@ -43,10 +43,12 @@ class Prefetcher:
                  hold_for: float, log: Any = None):
         self.store, self.worker_id, self.queues = store, worker_id, list(queues) if queues else None
         self.slot, self.hold_for, self.log = slot, hold_for, log
-        self.given_back = 0  # jobs claimed ahead, then released because the running job ran long
+        self.claimed_ahead = 0  # jobs claimed on the helper thread
+        self.given_back = 0  # of those, released because the running job ran long
         self._turn = threading.Condition()
         self._state = IDLE
-        self._request: Optional[tuple[list[Outcome], int]] = None
+        self._request: Optional[tuple[list[Outcome], int, int, float]] = None
+        self._hurry = False  # the job loop is waiting: no more delay
         self._fetched: Optional[Fetched] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -55,10 +57,13 @@ class Prefetcher:
         """How many jobs the board has space to list ahead."""
         return self.slot.room()
 
-    def start(self, outcomes: list[Outcome], limit: int) -> None:
-        """Record `outcomes` and claim up to `limit` jobs, on the helper thread."""
+    def start(self, outcomes: list[Outcome], limit: int, share: int = 1, delay: float = 0.0) -> None:
+        """Record `outcomes` and claim up to `limit` jobs on the helper thread, after
+        `delay` seconds or as soon as the job loop asks for them. The delay lets the job
+        get under way first: both threads need the GIL between system calls, and a job
+        starting while the transaction runs was measured ~0.35 ms slower (strace)."""
         with self._turn:
-            self._request, self._state = (outcomes, limit), CLAIMING
+            self._request, self._state, self._hurry = (outcomes, limit, share, delay), CLAIMING, False
             self._turn.notify_all()
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="gigqd-prefetch", daemon=True)
@@ -67,6 +72,8 @@ class Prefetcher:
     def take(self) -> Optional[Fetched]:
         """Wait for the claim ahead to settle and take it; None when none was started."""
         with self._turn:
+            self._hurry = True
+            self._turn.notify_all()
             self._turn.wait_for(lambda: self._state in (IDLE, READY))
             fetched, self._fetched, self._state = self._fetched, None, IDLE
             self._turn.notify_all()
@@ -76,8 +83,9 @@ class Prefetcher:
         while True:
             with self._turn:
                 self._turn.wait_for(lambda: self._request is not None)
-                (outcomes, limit), self._request = self._request, None
-            fetched = self._claim(outcomes, limit)
+                (outcomes, limit, share, delay), self._request = self._request, None
+                self._turn.wait_for(lambda: self._hurry, delay)
+            fetched = self._claim(outcomes, limit, share)
             with self._turn:
                 self._fetched, self._state = fetched, READY
                 self._turn.notify_all()
@@ -89,12 +97,13 @@ class Prefetcher:
                 self._state = READY
                 self._turn.notify_all()
 
-    def _claim(self, outcomes: list[Outcome], limit: int) -> Fetched:
+    def _claim(self, outcomes: list[Outcome], limit: int, share: int) -> Fetched:
         try:
-            applied, jobs = self.store.finish_and_claim(outcomes, self.worker_id, self.queues, limit)
+            applied, jobs = self.store.finish_and_claim(outcomes, self.worker_id, self.queues, limit, share)
         except Exception as error:  # the job loop raises it, with the outcomes back in its hands
             return Fetched(outcomes, error=error, limit=limit)
         first = self.slot.append([(job.job_id, job.claim.attempt) for job in jobs]) if jobs else 0
+        self.claimed_ahead += len(jobs)
         return Fetched(outcomes, applied, jobs, limit=limit, first=first)
 
     def _give_back(self, fetched: Fetched) -> None:

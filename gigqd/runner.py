@@ -26,6 +26,7 @@ FLUSH_AFTER = 0.1
 # thread (and SQLite's write lock) waiting for its turn.
 PREFETCH_RUN = (0.001, HOLD_TARGET / 4)
 PREFETCH_CPU_SHARE = 0.25
+PREFETCH_DELAY = 0.002  # let the job get under way first (a quarter of an average job if less)
 
 
 def claim_size(average_run: float, batch_max: int) -> int:
@@ -46,10 +47,12 @@ class JobRunner:
         log: Any = None,
         on_result: Optional[Callable[[ClaimedJob, Result, float], None]] = None,
         prefetcher: Optional[Prefetcher] = None,
+        share: int = 1,
     ):
         self.store, self.worker_id, self.queues = store, worker_id, list(queues) if queues else None
         self.executor, self.batch_max, self.slot, self.log = executor, batch_max, slot, log
         self.on_result, self.prefetcher = on_result, prefetcher
+        self.share = share  # workers in the pool: at the end of a burst, take only our part
         self.batch: list[ClaimedJob] = []
         self.board_offset = 0  # board index of self.batch[0]
         self.waiting: deque[int] = deque()  # indexes in self.batch not yet run
@@ -71,7 +74,7 @@ class JobRunner:
         if self._adopt_prefetched():
             return len(self.batch)
         limit = limit or claim_size(self.average_run, self.batch_max)
-        applied, jobs = self.store.finish_and_claim(self.outcomes, self.worker_id, self.queues, limit)
+        applied, jobs = self.store.finish_and_claim(self.outcomes, self.worker_id, self.queues, limit, self.share)
         self._report_refused(self.outcomes, applied)
         self.outcomes = []
         self._post(jobs, limit)
@@ -107,7 +110,8 @@ class JobRunner:
         self._measure_batch(last=not self.waiting)
         if not self.waiting and self._worth_prefetching():
             outcomes, self.outcomes = self.outcomes, []
-            self.prefetcher.start(outcomes, min(claim_size(self.average_run, self.batch_max), self.prefetcher.room))
+            limit = min(claim_size(self.average_run, self.batch_max), self.prefetcher.room)
+            self.prefetcher.start(outcomes, limit, self.share, delay=min(PREFETCH_DELAY, self.average_run / 4))
         if self.slot is not None:
             self.slot.start(self.board_offset + index, job.name, job.timeout)
         started, clock = time.time(), time.perf_counter()

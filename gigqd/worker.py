@@ -98,7 +98,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     prefetcher = Prefetcher(store, spec.worker_id, queues, slot, HOLD_TARGET, log)
     runner = JobRunner(store, spec.worker_id, queues, executor, settings.claim_batch, slot, log,
                        on_result=lambda job, result, seconds: _log_result(log, job, result, seconds),
-                       prefetcher=prefetcher)
+                       prefetcher=prefetcher, share=settings.workers)
     runner.pid = os.getpid()
     log.debug("worker_booted")
     return PooledLoop(spec, runner, slot, log).run()

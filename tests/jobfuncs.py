@@ -185,3 +185,26 @@ def double_fork(pid_file):
         os._exit(0)
     os.waitpid(pid, 0)
     return "escaped"
+
+
+def wait_claimed_then_given_back(db, count, timeout=10.0):
+    """Runs while a worker claims `count` jobs ahead: returns True once it saw them
+    all claimed and then all pending again."""
+    from gigq_client import JobQueue
+
+    queue = JobQueue(db)
+    deadline = time.monotonic() + timeout
+    claimed = False
+    while time.monotonic() < deadline:
+        pending = len(queue.list_jobs(status="pending"))
+        claimed = claimed or pending == 0
+        if claimed and pending == count:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def touch_and_hang(path):
+    with open(path, "w") as marker:
+        marker.write(str(os.getpid()))
+    hang()

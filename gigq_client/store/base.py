@@ -134,9 +134,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def finish_and_claim(
-        self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int
+        self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int,
+        share: int = 1,
     ) -> tuple[list[bool], list[ClaimedJob]]:
-        """finish() then claim() in one transaction."""
+        """finish() then claim() in one transaction. With `share` > 1, take at most that
+        fraction of the ready jobs (rounded up), so `share` workers draining the end of a
+        burst finish it together instead of one running a whole batch alone."""
 
     @abc.abstractmethod
     def release(self, claims: Iterable[Claim], reason: Optional[str] = None) -> int:

@@ -43,12 +43,13 @@ class ClaimOperations:
             return sqlite_finish.finish(conn, outcomes, time.time())
 
     def finish_and_claim(
-        self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int
+        self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int,
+        share: int = 1,
     ) -> tuple[list[bool], list[ClaimedJob]]:
         with self._write() as conn:
             now = time.time()
             applied = sqlite_finish.finish(conn, outcomes, now) if outcomes else []
-            return applied, _claim(conn, worker_id, queues, limit, now)
+            return applied, _claim(conn, worker_id, queues, limit, now, share)
 
     def release(self, claims: Iterable[Claim], reason: Optional[str] = None) -> int:
         released = 0
@@ -113,12 +114,15 @@ class ClaimOperations:
 
 
 def _claim(
-    conn: sqlite3.Connection, worker_id: str, queues: Optional[Sequence[str]], limit: int, now: float
+    conn: sqlite3.Connection, worker_id: str, queues: Optional[Sequence[str]], limit: int, now: float,
+    share: int = 1,
 ) -> list[ClaimedJob]:
     conn.execute(
         f"UPDATE {_WAITING} SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
         (now,),
     )
+    if share > 1 and limit > 1:
+        limit = _fair_share(conn, queues, limit, share)
     selection, args = _selection(conn, queues, limit)
     now_iso = iso(now)
     sql = _CLAIM.format(selection=selection, returning=rows._CLAIM_COLUMNS)
@@ -127,6 +131,14 @@ def _claim(
     jobs = [rows.claimed_job(row, worker_id) for row in found]
     jobs.sort(key=lambda job: (-job.priority, submitted[job.job_id]))  # RETURNING has no order
     return jobs
+
+
+def _fair_share(conn: sqlite3.Connection, queues: Optional[Sequence[str]], limit: int, share: int) -> int:
+    """`limit`, or 1/share of the ready jobs if fewer than limit x share are ready.
+    Counting stops at limit x share rows, so the cost stays flat in a deep queue."""
+    selection, args = _selection(conn, queues, limit * share)
+    ready = conn.execute(f"SELECT count(*) FROM ({selection})", args).fetchone()[0]
+    return max(1, min(limit, -(-ready // share)))
 
 
 def _selection(conn: sqlite3.Connection, queues: Optional[Sequence[str]], limit: int) -> tuple[str, list]:

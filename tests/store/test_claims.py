@@ -169,6 +169,21 @@ def test_finish_and_claim_is_one_step(store):
     assert applied == [True] and [j.name for j in more] == ["b"]
 
 
+def test_a_shared_claim_takes_only_its_part_of_a_short_queue(store):
+    store.enqueue([new_job(f"j{i}") for i in range(9)])
+    _, first = store.finish_and_claim([], "w1", None, 32, share=2)
+    _, second = store.finish_and_claim([], "w2", None, 32, share=2)
+    _, third = store.finish_and_claim([], "w3", None, 32, share=2)
+    assert [len(first), len(second), len(third)] == [5, 2, 1]  # ceil(9/2), ceil(4/2), the last one
+
+
+def test_a_shared_claim_takes_a_full_batch_from_a_deep_queue(store):
+    store.enqueue([new_job(f"j{i}") for i in range(100)])
+    _, deep = store.finish_and_claim([], "w1", None, 32, share=2)
+    _, alone = store.finish_and_claim([], "w2", None, 100)
+    assert len(deep) == 32 and len(alone) == 68
+
+
 def test_cancel_request_of_a_running_job_is_flagged_then_applied(store):
     store.enqueue([new_job("x")])
     claimed = claim_one(store)
