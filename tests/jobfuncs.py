@@ -208,3 +208,10 @@ def touch_and_hang(path):
     with open(path, "w") as marker:
         marker.write(str(os.getpid()))
     hang()
+
+
+def spin(seconds):
+    """Hold the CPU (and the GIL) for `seconds`."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass

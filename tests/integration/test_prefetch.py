@@ -64,6 +64,15 @@ def test_short_waiting_jobs_are_claimed_ahead_and_each_runs_once(db_path):
     assert prefetcher.claimed_ahead > 0 and prefetcher.given_back == 0
 
 
+def test_jobs_that_hold_the_cpu_are_not_claimed_ahead(db_path):
+    # The helper thread would wait for the GIL while holding SQLite's write lock.
+    _submit(db_path, *[Job(f"c{i}", jobfuncs.spin, params={"seconds": 0.004}) for i in range(60)])
+    runner, prefetcher = _runner(db_path, board.Board(1).writer(0))
+    _drain(runner)
+    assert JobQueue(db_path).stats()["completed"] == 60
+    assert prefetcher.claimed_ahead == 0 and runner.cpu_share > 0.5
+
+
 def test_jobs_claimed_ahead_are_given_back_when_the_running_job_runs_long(db_path):
     long = Job("long", jobfuncs.wait_claimed_then_given_back, params={"db": db_path, "count": 10}, priority=10)
     long_id, *short_ids = _submit(db_path, long, *[Job(f"s{i}", jobfuncs.noop) for i in range(10)])
