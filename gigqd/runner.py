@@ -89,10 +89,10 @@ class JobRunner:
             raise fetched.error
         self._report_refused(fetched.outcomes, fetched.applied)
         if fetched.jobs:
-            self._post(fetched.jobs, fetched.limit)
+            self._post(fetched.jobs, fetched.limit, ahead=True)
         return bool(fetched.jobs)
 
-    def _post(self, jobs: list[ClaimedJob], limit: int) -> None:
+    def _post(self, jobs: list[ClaimedJob], limit: int, ahead: bool = False) -> None:
         self.batch, self.waiting, self.batch_clocks = jobs, deque(range(len(jobs))), None
         self.batch_full = len(jobs) >= limit  # the queue may hold more: worth claiming ahead
         if self.slot is not None:
@@ -100,7 +100,8 @@ class JobRunner:
             self.board_offset = self.slot.hold([(j.job_id, j.claim.attempt) for j in jobs], board.IDLE, unrecorded)
         if self.log is not None:
             for job in jobs:
-                self.log.debug("job_claimed", job_id=job.job_id, attempt=job.claim.attempt, job_name=job.name)
+                self.log.debug("job_claimed", job_id=job.job_id, attempt=job.claim.attempt, job_name=job.name,
+                               ahead=ahead)
 
     def run_next(self) -> ClaimedJob:
         if self.outcomes and time.monotonic() - self.oldest_outcome > FLUSH_AFTER:

@@ -164,3 +164,16 @@ def test_a_worker_killed_during_the_claim_ahead_has_those_jobs_released(db_path,
 def _held_ahead(shared: board.Board, count: int):
     view = shared.read(0)
     return view if sum(1 for h in view.held if h.phase == board.HELD) == count else None
+
+
+def test_a_real_daemon_claims_short_waiting_jobs_ahead_and_runs_each_once(make_daemon, tmp_path):
+    runs = str(tmp_path / "runs")
+    daemon = make_daemon(workers=2).start()
+    queue = daemon.queue()
+    queue.submit_many([Job(f"s{i}", jobfuncs.record, params={"path": runs, "tag": str(i), "seconds": 0.005})
+                       for i in range(200)])
+    wait_for(lambda: queue.stats()["completed"] == 200, timeout=60, what="200 jobs completed")
+    claims = daemon.events("job_claimed")
+    assert any(event["ahead"] for event in claims), "no batch was claimed ahead"
+    tags = sorted(int(line.split()[1]) for line in open(runs))
+    assert tags == list(range(200))  # each job ran exactly once
