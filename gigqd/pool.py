@@ -46,11 +46,12 @@ class Pool:
         slot = min(set(range(BOARD_SLOTS)) - self.children.slots_in_use())
         self.board.reset(slot, 0)
         settings, daemon_id, board = self.settings, self.daemon_id, self.board
-        parent_pid, inherited = os.getpid(), tuple(self._private_fds())
+        parent_pid, inherited, pool_size = os.getpid(), tuple(self._private_fds()), self.desired
 
         def child_main(read_fd: int) -> None:
             worker_id = _worker_id(daemon_id, slot, os.getpid())
-            worker_main(WorkerSpec(slot, worker_id, daemon_id, read_fd, parent_pid, settings, board, inherited))
+            worker_main(WorkerSpec(slot, worker_id, daemon_id, read_fd, parent_pid, settings, board, inherited,
+                                   pool_size))
 
         child = self.children.fork(slot, "", self.generation, child_main)
         child.worker_id = _worker_id(daemon_id, slot, child.pid)

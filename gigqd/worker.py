@@ -44,6 +44,7 @@ class WorkerSpec:
     settings: Settings
     board: board.Board
     inherited_fds: tuple[int, ...]  # the supervisor's descriptors, closed at once
+    pool_size: int = 1  # workers wanted when this one was forked (scale changes it)
 
 
 def worker_main(spec: WorkerSpec) -> NoReturn:
@@ -98,7 +99,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     prefetcher = Prefetcher(store, spec.worker_id, queues, slot, HOLD_TARGET, log)
     runner = JobRunner(store, spec.worker_id, queues, executor, settings.claim_batch, slot, log,
                        on_result=lambda job, result, seconds: _log_result(log, job, result, seconds),
-                       prefetcher=prefetcher, share=settings.workers)
+                       prefetcher=prefetcher, share=spec.pool_size)
     runner.pid = os.getpid()
     log.debug("worker_booted")
     return PooledLoop(spec, runner, slot, log).run()
