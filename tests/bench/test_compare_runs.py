@@ -22,3 +22,11 @@ def test_quick_run_of_gigqd_and_the_raw_loops_fills_every_cell_and_reports_the_t
     verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  MET") or line.startswith("  NOT MET")]
     assert len(verdicts) == 7, done.stdout  # the 7 targets that need no peer, each MET or NOT MET
     assert "FAILED" not in done.stdout and "10 ms jobs with no queue at all" in done.stdout
+
+
+def test_worker_gaps_reads_every_worker_of_a_real_drain():
+    done = subprocess.run([sys.executable, "bench/worker_gaps.py", "--jobs", "60", "--runs", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = done.stdout.strip()
+    assert line.startswith("run 1: job ") and "gap " in line and "end skew" in line and "% of ideal" in line, line
