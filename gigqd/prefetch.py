@@ -33,7 +33,7 @@ class Fetched:
     outcomes: list[Outcome]  # handed over to be recorded in the same transaction
     applied: list[bool] = field(default_factory=list)
     jobs: list[ClaimedJob] = field(default_factory=list)
-    error: Optional[Exception] = None
+    error: Optional[BaseException] = None
     limit: int = 0  # most jobs asked for
     first: int = 0  # board index of the first job
 
@@ -85,7 +85,10 @@ class Prefetcher:
                 self._turn.wait_for(lambda: self._request is not None)
                 (outcomes, limit, share, delay), self._request = self._request, None
                 self._turn.wait_for(lambda: self._hurry, delay)
-            fetched = self._claim(outcomes, limit, share)
+            try:
+                fetched = self._claim(outcomes, limit, share)
+            except BaseException as error:  # never leave the job loop waiting on a dead helper
+                fetched = Fetched(outcomes, error=error, limit=limit)
             with self._turn:
                 self._fetched, self._state = fetched, READY
                 self._turn.notify_all()

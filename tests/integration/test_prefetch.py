@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 
 import pytest
 
@@ -127,6 +128,33 @@ def test_a_store_error_in_the_claim_ahead_keeps_the_outcomes(db_path):
     for job_id in (first, second, third):
         status = queue.get_status(job_id)
         assert status["status"] == "completed" and status["attempts"] == 1, status
+
+
+def test_an_unexpected_error_on_the_helper_reaches_the_job_loop_instead_of_hanging_it(db_path, monkeypatch):
+    _submit(db_path, Job("first", jobfuncs.sleep, params={"seconds": 0.02}, priority=10), Job("next", jobfuncs.noop))
+    slot = board.Board(1).writer(0)
+    runner, _ = _runner(db_path, slot)
+
+    def broken_append(jobs):
+        raise RuntimeError("the board broke")
+
+    monkeypatch.setattr(slot, "append", broken_append)
+    _waiting_jobs_seen(runner)
+    runner.claim(limit=1)
+    runner.run_next()
+    raised: list[BaseException] = []
+    waiter = threading.Thread(target=lambda: _capture(runner.claim, raised), daemon=True)
+    waiter.start()
+    waiter.join(10)
+    assert not waiter.is_alive(), "the job loop hung waiting for the helper"
+    assert [str(error) for error in raised] == ["the board broke"]
+
+
+def _capture(action, raised: list) -> None:
+    try:
+        action()
+    except BaseException as error:
+        raised.append(error)
 
 
 def test_a_worker_killed_during_the_claim_ahead_has_those_jobs_released(db_path, tmp_path):
