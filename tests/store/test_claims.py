@@ -123,6 +123,19 @@ def test_release_gives_the_job_back_without_spending_an_attempt(store):
     assert store.release([claimed.claim]) == 0  # w1's fence no longer holds
 
 
+def test_a_held_job_whose_cancel_was_asked_for_is_cancelled_when_released(store):
+    parent = new_job("parent")
+    child = new_job("child", dependencies=[parent.id])
+    store.enqueue([parent, child])
+    claimed = claim_one(store)
+    assert store.request_cancel(claimed.job_id) is True
+    assert store.release([claimed.claim]) == 1
+    row = store.get_job(claimed.job_id)
+    assert (row["status"], row["attempts"], row["error"]) == ("cancelled", 0, "cancelled by request before it started")
+    assert store.get_job(child.id)["status"] == "cancelled"  # the dependent went with it
+    assert store.cancel_requests() == []
+
+
 def test_orphan_requeue_spends_the_attempt_and_fails_when_none_remain(store):
     store.enqueue([new_job("x", max_attempts=1)])
     claimed = claim_one(store)
