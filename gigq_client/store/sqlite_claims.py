@@ -58,7 +58,7 @@ class ClaimOperations:
             for claim in claims:
                 row = conn.execute(
                     "UPDATE jobs SET status = 'pending', attempts = attempts - 1, worker_id = NULL, "
-                    f"updated_at = ? WHERE {_FENCE} RETURNING rowid, started_at, cancel_requested, name",
+                    f"updated_at = ? WHERE {_FENCE} RETURNING rowid, started_at, cancel_requested",
                     (now_iso, claim.job_id, claim.attempt, claim.worker_id),
                 ).fetchone()
                 if row is None:
@@ -69,7 +69,7 @@ class ClaimOperations:
                                                      now_iso, reason, claim.attempt, None)])
                 if row[2]:  # a cancel asked for while it was held: honour it now, not after it runs again
                     why = "before it started" if reason is None else f"and {reason}"
-                    _cancel_released(conn, claim.job_id, row[3], f"cancelled by request {why}", now_iso)
+                    sqlite_graph.cancel_pending(conn, claim.job_id, f"cancelled by request {why}", now_iso)
         return released
 
     def running_claims(self) -> list[RunningClaim]:
@@ -114,14 +114,6 @@ class ClaimOperations:
                                              now_iso, reason, claim.attempt, None)])
             sqlite_graph.cancel_downstream_of(conn, claim.job_id, row[0], "cancelled", now_iso)
             return True
-
-
-def _cancel_released(conn: sqlite3.Connection, job_id: str, name: str, error: str, now_iso: str) -> None:
-    conn.execute(
-        "UPDATE jobs SET status = 'cancelled', completed_at = ?, error = ?, cancel_requested = 0 WHERE id = ?",
-        (now_iso, error, job_id),
-    )
-    sqlite_graph.cancel_downstream_of(conn, job_id, name, "cancelled", now_iso)
 
 
 def _claim(

@@ -103,6 +103,19 @@ def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, st
     return cancel_downstream(conn, parent_id, _reason(parent_id, name, status), now_iso)
 
 
+def cancel_pending(conn: sqlite3.Connection, job_id: str, error: str, now_iso: str) -> bool:
+    """Cancel a pending job and everything waiting on it; False if it is not pending."""
+    row = conn.execute(
+        "UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?, error = ?, cancel_requested = 0 "
+        "WHERE id = ? AND status = 'pending' RETURNING name",
+        (now_iso, now_iso, error, job_id),
+    ).fetchone()
+    if row is None:
+        return False
+    cancel_downstream_of(conn, job_id, row[0], "cancelled", now_iso)
+    return True
+
+
 def revive_downstream(conn: sqlite3.Connection, root_id: str, now_iso: str) -> int:
     """Bring back the jobs a cancelled cascade from `root_id` took down. One that also
     waits on another dead job is cancelled again, now on that job's account, so that

@@ -70,16 +70,7 @@ class ManageOperations:
 
     def cancel(self, job_id: str) -> bool:
         with self._write() as conn:
-            now_iso = iso(time.time())
-            row = conn.execute(
-                "UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?, error = 'cancelled by request' "
-                "WHERE id = ? AND status = 'pending' RETURNING name",
-                (now_iso, now_iso, job_id),
-            ).fetchone()
-            if row is None:
-                return False
-            sqlite_graph.cancel_downstream_of(conn, job_id, row[0], "cancelled", now_iso)
-            return True
+            return sqlite_graph.cancel_pending(conn, job_id, "cancelled by request", iso(time.time()))
 
     def request_cancel(self, job_id: str) -> bool:
         with self._write() as conn:
