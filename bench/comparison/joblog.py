@@ -66,12 +66,23 @@ class JobLog:
 
     def gaps_ms(self) -> list:
         """Inside each worker process, the time from one job's end to its next job's start."""
+        gaps = []
+        for runs in self._runs_by_worker().values():
+            gaps.extend((later[0] - earlier[1]) * 1000 for earlier, later in zip(runs, runs[1:]))
+        return sorted(gaps)
+
+    def end_skew_ms(self) -> float:
+        """How far apart the workers' last jobs ended: time one worker sat idle at the
+        end of the drain while another still ran what it had claimed."""
+        last_ends = [runs[-1][1] for runs in self._runs_by_worker().values()]
+        return (max(last_ends) - min(last_ends)) * 1000 if last_ends else 0.0
+
+    def _runs_by_worker(self) -> dict:
+        """Worker pid -> its (start, end) pairs in time order."""
         by_worker: dict = {}
         for index, (start, _, pid) in self.starts.items():
             if index in self.ends:
                 by_worker.setdefault(pid, []).append((start, self.ends[index]))
-        gaps = []
         for runs in by_worker.values():
             runs.sort()
-            gaps.extend((later[0] - earlier[1]) * 1000 for earlier, later in zip(runs, runs[1:]))
-        return sorted(gaps)
+        return by_worker

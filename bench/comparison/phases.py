@@ -254,7 +254,8 @@ def _gap_figures(log: JobLog) -> dict:
     gaps = log.gaps_ms()
     if not gaps:
         return {}
-    return {"gap_p50_ms": _percentile(gaps, 50), "gap_p99_ms": _percentile(gaps, 99), "gap_max_ms": gaps[-1]}
+    return {"gap_p50_ms": _percentile(gaps, 50), "gap_p99_ms": _percentile(gaps, 99), "gap_max_ms": gaps[-1],
+            "end_skew_ms": log.end_skew_ms()}
 
 
 def _percentile(sorted_values: list, percent: float) -> float:

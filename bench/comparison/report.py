@@ -242,7 +242,7 @@ def note_lines(results: Results, systems: list) -> list:
     for system in systems:
         if system != "raw" and results.median(system, "gap_p50_ms") is not None:
             lines.append(f"  {LABELS[system]}: gap in a worker between one job's end and the next one's start, "
-                         f"p50 · p99 ms: no-op drain {_gaps(results, system, '')}, "
+                         f"p50 · p99 ms, then how far apart the workers' last jobs ended (ms): no-op drain {_gaps(results, system, '')}, "
                          f"10 ms drain {_gaps(results, system, 'sleep_')}")
     many = results.median("gigqd", "many_with_build_per_s")
     if many is not None:
@@ -252,4 +252,5 @@ def note_lines(results: Results, systems: list) -> list:
 
 def _gaps(results: Results, system: str, prefix: str) -> str:
     return (_cell(results, system, prefix + "gap_p50_ms", millis) + " · "
-            + _cell(results, system, prefix + "gap_p99_ms", millis))
+            + _cell(results, system, prefix + "gap_p99_ms", millis) + " · end skew "
+            + _cell(results, system, prefix + "end_skew_ms", millis))
