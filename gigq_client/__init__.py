@@ -37,7 +37,7 @@ def __getattr__(name: str) -> Any:
     # ships in the same distribution; it is imported only when asked for, so
     # gigq_client itself stays standard-library only.
     if name == "Worker":
-        from gigqd.worker import Worker
+        from gigqd.embedded import Worker
 
         return Worker
     raise AttributeError(f"module 'gigq_client' has no attribute {name!r}")

@@ -43,7 +43,7 @@ def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
     for warning in config.warnings_for(settings):
         logs.get_logger().warning("config_warned", warning=warning)
     _import_from_current_directory()
-    from .supervisor import Supervisor
+    from .supervisor.loop import Supervisor
 
     try:
         code = Supervisor(settings, config_path, overrides).run()

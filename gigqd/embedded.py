@@ -19,9 +19,10 @@ from typing import Optional
 
 from gigq_client.store import DaemonInfo, SqliteStore
 
-from . import processes, watchdog
-from .execute import Executor
-from .runner import JobRunner
+from . import processes
+from .supervisor import watchdog
+from .worker.execute import Executor
+from .worker.runner import JobRunner
 
 ORPHAN_CHECK_INTERVAL = 30.0  # seconds; as gigqd's default orphan_check_interval
 
@@ -140,7 +141,7 @@ class Worker:
 
     def _run_pool(self) -> None:
         from .config import load
-        from .supervisor import Supervisor
+        from .supervisor.loop import Supervisor
 
         settings = load(overrides={"db": self.db_path, "workers": self.concurrency, "poll_interval": float(self.polling_interval)})
         Supervisor(settings).run()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .server import ControlError
 
 if TYPE_CHECKING:
-    from ..supervisor import Supervisor
+    from ..supervisor.loop import Supervisor
 
 
 def handlers(supervisor: "Supervisor") -> dict[str, Callable[[dict[str, Any]], Any]]:

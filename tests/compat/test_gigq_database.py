@@ -7,7 +7,7 @@ import sqlite3
 import gigq
 
 from gigq_client import JobQueue
-from gigq_client.store.connection import LATEST_VERSION
+from gigq_client.store.sqlite.connection import LATEST_VERSION
 from tests import jobfuncs
 from tests.store.helpers import claim_one, completed
 

@@ -16,11 +16,12 @@ import pytest
 
 from gigq_client import DatabaseLocked, Job, JobQueue
 from gigq_client.store import SqliteStore
-from gigqd import board, logs, recovery
-from gigqd.children import Child, describe_exit
-from gigqd.execute import Executor
-from gigqd.prefetch import Prefetcher
-from gigqd.runner import HOLD_TARGET, JobRunner
+from gigqd import board, logs
+from gigqd.supervisor import recovery
+from gigqd.supervisor.children import Child, describe_exit
+from gigqd.worker.execute import Executor
+from gigqd.worker.prefetch import Prefetcher
+from gigqd.worker.runner import HOLD_TARGET, JobRunner
 from tests import jobfuncs
 from tests.conftest import wait_for
 

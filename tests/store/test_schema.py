@@ -10,7 +10,7 @@ import pytest
 
 from gigq_client import GigqError, SchemaVersionError, StoreError
 from gigq_client.store import SqliteStore
-from gigq_client.store.connection import LATEST_VERSION
+from gigq_client.store.sqlite.connection import LATEST_VERSION
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(db_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gigq_client.store import Claim, RunningClaim
-from gigqd import watchdog
+from gigqd.supervisor import watchdog
 from gigqd.board import FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
-from gigqd.runner import claim_size
+from gigqd.worker.runner import claim_size
 
 
 def view(state=RUNNING, heartbeat=100.0, started=90.0, timeout=5.0, held=(), current=-1, consistent=True):

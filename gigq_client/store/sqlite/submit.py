@@ -6,9 +6,9 @@ import json
 import time
 from typing import Iterable, Iterator, Optional
 
-from ..timestamps import iso
-from . import sqlite_graph
-from .base import NewJob
+from ...timestamps import iso
+from . import graph
+from ..base import NewJob
 
 _INSERT = """
     INSERT INTO jobs (
@@ -41,7 +41,7 @@ class SubmitOperations:
             conn.executemany(_INSERT, rows())
             self._name_queues(conn, queues)
             if linked:
-                sqlite_graph.link(conn, linked, now_iso)
+                graph.link(conn, linked, now_iso)
 
     def _name_queues(self, conn, names: set[str]) -> None:
         """Record new queue names (claims across all queues walk one index per name)."""

@@ -7,13 +7,13 @@ import sqlite3
 import threading
 from typing import Any
 
-from ..errors import StoreError
+from ...errors import StoreError
 from . import connection
-from .base import Store
-from .sqlite_claims import ClaimOperations
-from .sqlite_manage import ManageOperations
-from .sqlite_registry import RegistryOperations
-from .sqlite_submit import SubmitOperations
+from ..base import Store
+from .claims import ClaimOperations
+from .manage import ManageOperations
+from .registry import RegistryOperations
+from .submit import SubmitOperations
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 DEFAULT_SYNCHRONOUS = "NORMAL"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from ..errors import UnknownDependency
-from .base import NewJob
+from ...errors import UnknownDependency
+from ..base import NewJob
 
 # "+status" keeps the planner off the status index in the statements below: they
 # must look jobs up by id, not walk every pending row.

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from .board import RUNNING, STATE_NAMES
+from ..board import RUNNING, STATE_NAMES
 
 if TYPE_CHECKING:
-    from .supervisor import Supervisor
+    from .loop import Supervisor
 
 WINDOW = 60.0
 

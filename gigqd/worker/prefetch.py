@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 
 from gigq_client.store import ClaimedJob, Outcome, Store
 
-from . import board
+from .. import board
 
 IDLE, CLAIMING, READY, GIVING_BACK = range(4)
 

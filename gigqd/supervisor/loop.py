@@ -13,13 +13,14 @@ from typing import Any, Mapping, Optional
 from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
 
-from . import config, files, logs, processes, recovery, signals, systemd, titles, watchdog
-from .board import BOOTING, STARTED, Board
+from .. import config, files, logs, processes, systemd, titles
+from . import recovery, signals, watchdog
+from ..board import BOOTING, STARTED, Board
 from .children import Child, describe_exit
-from .control import commands
-from .control.server import ControlServer
+from ..control import commands
+from ..control.server import ControlServer
 from .pool import BOARD_SLOTS, Pool
-from .settings import Settings
+from ..settings import Settings
 from .status import Throughput, report
 
 IDLE_WAIT = 1.0

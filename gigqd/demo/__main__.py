@@ -15,8 +15,8 @@ import time
 
 from gigq_client import Job, JobQueue, Workflow
 
-from . import ctl_daemon
-from .ctl_format import table
+from ..ctl import daemon
+from ..ctl.output import table
 
 EXPECTED = {"fetch-a": "completed", "fetch-b": "completed", "flaky": "completed", "report": "completed",
             "hang": "timeout", "archive": "cancelled"}
@@ -24,13 +24,13 @@ EXPECTED = {"fetch-a": "completed", "fetch-b": "completed", "flaky": "completed"
 
 def build_workflow(folder: str) -> Workflow:
     flow = Workflow("demo")
-    fetch_a = flow.add_job(Job("fetch-a", "gigqd.demo_jobs:fetch", params={"source": "a"}))
-    fetch_b = flow.add_job(Job("fetch-b", "gigqd.demo_jobs:fetch", params={"source": "b"}))
-    flaky = flow.add_job(Job("flaky", "gigqd.demo_jobs:flaky", params={"marker": os.path.join(folder, "flaky.marker")},
+    fetch_a = flow.add_job(Job("fetch-a", "gigqd.demo.jobs:fetch", params={"source": "a"}))
+    fetch_b = flow.add_job(Job("fetch-b", "gigqd.demo.jobs:fetch", params={"source": "b"}))
+    flaky = flow.add_job(Job("flaky", "gigqd.demo.jobs:flaky", params={"marker": os.path.join(folder, "flaky.marker")},
                              retry_delay=1, max_attempts=3))
-    flow.add_job(Job("report", "gigqd.demo_jobs:report"), depends_on=[fetch_a, fetch_b, flaky])
-    hang = flow.add_job(Job("hang", "gigqd.demo_jobs:hang", timeout=2, max_attempts=1))
-    flow.add_job(Job("archive", "gigqd.demo_jobs:archive"), depends_on=[hang])
+    flow.add_job(Job("report", "gigqd.demo.jobs:report"), depends_on=[fetch_a, fetch_b, flaky])
+    hang = flow.add_job(Job("hang", "gigqd.demo.jobs:hang", timeout=2, max_attempts=1))
+    flow.add_job(Job("archive", "gigqd.demo.jobs:archive"), depends_on=[hang])
     return flow
 
 
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(folder)
     db = os.path.join(folder, "jobs.db")
     config = _write_config(folder, db)
-    target = ctl_daemon.Target(db, db + ".sock")
-    pid = ctl_daemon.start(target, config, None, False, 30, os.path.join(folder, "gigqd.log"), db + ".pid")
+    target = daemon.Target(db, db + ".sock")
+    pid = daemon.start(target, config, None, False, 30, os.path.join(folder, "gigqd.log"), db + ".pid")
     print(f"1. started gigqd (pid {pid}) with 2 workers on {db}")
     try:
         queue = JobQueue(db)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"2. submitted a workflow of {len(ids)} jobs; watching them settle:\n")
         code = _verdict(_watch(queue, ids))
     finally:
-        stopped = ctl_daemon.stop(target, now=False, timeout=60)
+        stopped = daemon.stop(target, now=False, timeout=60)
     print(f"\n4. stopped gigqd (pid {stopped}) cleanly; its log is {folder}/gigqd.log")
     return code
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write_config(folder: str, db: str) -> str:
     path = os.path.join(folder, "gigqd.toml")
     with open(path, "w") as handle:
-        handle.write(f'db = "{db}"\nworkers = 2\nallowed_modules = ["gigqd.demo_jobs"]\n'
+        handle.write(f'db = "{db}"\nworkers = 2\nallowed_modules = ["gigqd.demo.jobs"]\n'
                      'kill_grace = 1.0\nlog_level = "info"\n')
     return path
 

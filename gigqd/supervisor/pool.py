@@ -7,10 +7,10 @@ import time
 from typing import Any, Callable
 
 from . import watchdog
-from .board import IDLE, Board
+from ..board import IDLE, Board
 from .children import Child, Children
-from .settings import Settings
-from .worker import WorkerSpec, worker_main
+from ..settings import Settings
+from ..worker.main import WorkerSpec, worker_main
 
 BOARD_SLOTS = 520  # 256 workers at most, plus room for replacements while old ones finish
 

@@ -10,8 +10,8 @@ import click
 
 from gigq_client import GigqError, JobQueue
 
-from . import config
-from .ctl_daemon import CtlError, Target
+from .. import config
+from .daemon import CtlError, Target
 
 T = TypeVar("T")
 

@@ -7,16 +7,17 @@ import sqlite3
 import time
 from typing import Any, Iterable, Optional, Sequence
 
-from ..timestamps import iso
-from . import rows, sqlite_executions, sqlite_finish, sqlite_graph
-from .base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
+from ...timestamps import iso
+from .. import rows
+from . import executions, finish, graph
+from ..base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
 # INDEXED BY pins the walk to the ready index: the planner would otherwise prefer the
 # status index and sort every pending row, and claim cost would grow with the queue.
 _BY_QUEUE = "jobs INDEXED BY idx_jobs_ready_by_queue"
 _WAITING = "jobs INDEXED BY idx_jobs_waiting"
-_FENCE = sqlite_finish.FENCE
+_FENCE = finish.FENCE
 
 _CLAIM = """
     UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, started_at = ?, updated_at = ?
@@ -40,7 +41,7 @@ class ClaimOperations:
         if not outcomes:
             return []
         with self._write() as conn:
-            return sqlite_finish.finish(conn, outcomes, time.time())
+            return finish.finish(conn, outcomes, time.time())
 
     def finish_and_claim(
         self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int,
@@ -48,7 +49,7 @@ class ClaimOperations:
     ) -> tuple[list[bool], list[ClaimedJob]]:
         with self._write() as conn:
             now = time.time()
-            applied = sqlite_finish.finish(conn, outcomes, now) if outcomes else []
+            applied = finish.finish(conn, outcomes, now) if outcomes else []
             return applied, _claim(conn, worker_id, queues, limit, now, share)
 
     def release(self, claims: Iterable[Claim], reason: Optional[str] = None) -> int:
@@ -65,11 +66,11 @@ class ClaimOperations:
                     continue
                 released += 1
                 if reason is not None:  # stopped from outside: keep the run on record, spend nothing
-                    sqlite_executions.record(conn, [(claim.job_id, row[0], claim.worker_id, "interrupted", row[1],
+                    executions.record(conn, [(claim.job_id, row[0], claim.worker_id, "interrupted", row[1],
                                                      now_iso, reason, claim.attempt, None)])
                 if row[2]:  # a cancel asked for while it was held: honour it now, not after it runs again
                     why = "before it started" if reason is None else f"and {reason}"
-                    sqlite_graph.cancel_pending(conn, claim.job_id, f"cancelled by request {why}", now_iso)
+                    graph.cancel_pending(conn, claim.job_id, f"cancelled by request {why}", now_iso)
         return released
 
     def running_claims(self) -> list[RunningClaim]:
@@ -110,9 +111,9 @@ class ClaimOperations:
             ).fetchone()
             if row is None:
                 return False
-            sqlite_executions.record(conn, [(claim.job_id, row[1], claim.worker_id, "cancelled", iso(started),
+            executions.record(conn, [(claim.job_id, row[1], claim.worker_id, "cancelled", iso(started),
                                              now_iso, reason, claim.attempt, None)])
-            sqlite_graph.cancel_downstream_of(conn, claim.job_id, row[0], "cancelled", now_iso)
+            graph.cancel_downstream_of(conn, claim.job_id, row[0], "cancelled", now_iso)
             return True
 
 

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Optional
 from importlib import resources
 
-from ..errors import (
+from ...errors import (
     DatabaseLocked,
     GigqError,
     ReadOnlyStore,
@@ -28,7 +28,7 @@ MINIMUM_SQLITE = (3, 35, 0)  # RETURNING
 
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) of every migration shipped with this release, in order."""
-    folder = resources.files("gigq_client.store") / "migrations"
+    folder = resources.files("gigq_client.store.sqlite") / "migrations"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Optional
 
 from gigq_client.store import Claim, RunningClaim
 
-from .board import FINISHED, HELD, IDLE, STARTED, SlotView
+from ..board import FINISHED, HELD, IDLE, STARTED, SlotView
 
 TIMEOUT, HUNG, SHUTDOWN, CANCEL = "timeout", "hung", "shutdown", "cancel"
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from gigq_client.store import ClaimedJob, Outcome, Store
 
-from . import board
+from .. import board
 from .execute import Executor, Result
 from .prefetch import Prefetcher
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from ..retry import backoff_delay
-from ..timestamps import iso
-from . import rows, sqlite_executions, sqlite_graph
-from .base import COMPLETED, Claim, Outcome
+from ...retry import backoff_delay
+from ...timestamps import iso
+from .. import rows
+from . import executions, graph
+from ..base import COMPLETED, Claim, Outcome
 
 FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 
@@ -50,14 +51,14 @@ def complete_many(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now_iso
     if not rowids:
         return set()
     applied_ids = rowids.keys()
-    sqlite_executions.record(conn, [
+    executions.record(conn, [
         (o.claim.job_id, rowids[o.claim.job_id], o.claim.worker_id, COMPLETED, started, finished, None,
          o.claim.attempt, o.pid)
         for o, (started, finished) in zip(outcomes, times) if o.claim.job_id in rowids
     ])
     marks = ",".join("?" * len(applied_ids))
     for (parent,) in conn.execute(_WITH_DEPENDENTS.format(marks=marks), list(applied_ids)).fetchall():
-        sqlite_graph.unblock_dependents(conn, parent)
+        graph.unblock_dependents(conn, parent)
     return {o.claim for o in outcomes if o.claim.job_id in applied_ids}
 
 
@@ -69,7 +70,7 @@ def fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) -
         return False
     max_attempts, retry_delay = int(rows.number(row[0], 1, 1)[0]), rows.number(row[1], 0)[0]
     finished = iso(outcome.finished)
-    sqlite_executions.record(conn, [(claim.job_id, row[3], claim.worker_id, outcome.status, iso(outcome.started),
+    executions.record(conn, [(claim.job_id, row[3], claim.worker_id, outcome.status, iso(outcome.started),
                                      finished, outcome.error, claim.attempt, outcome.pid)])
     if outcome.retryable and claim.attempt < max_attempts:
         delay = backoff_delay(claim.attempt, retry_delay)
@@ -85,5 +86,5 @@ def fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) -
         "cancel_requested = 0 WHERE id = ?",
         (outcome.status, outcome.error, finished, now_iso, claim.job_id),
     )
-    sqlite_graph.cancel_downstream_of(conn, claim.job_id, row[2], outcome.status, now_iso)
+    graph.cancel_downstream_of(conn, claim.job_id, row[2], outcome.status, now_iso)
     return True

@@ -9,9 +9,9 @@ from typing import Optional
 
 import click
 
-from . import ctl_daemon, ctl_format, ctl_job_commands, ctl_jobs
-from .ctl_context import DEFAULT_DB, Context, guard, pass_context
-from .ctl_daemon import Target
+from . import daemon, output, job_commands, jobs
+from .context import DEFAULT_DB, Context, guard, pass_context
+from .daemon import Target
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="GIGQ_DB", help=f"Job database (default {DEFAULT_DB}; also GIGQ_DB).")
@@ -41,7 +41,7 @@ def start(ctx: Context, workers, force, timeout, log_file, pid_file) -> None:
     log_file = log_file or ctx.settings.log_file or ctx.db + ".log"
     pid_file = pid_file or ctx.settings.pid_file or ctx.db + ".pid"
     target = Target(ctx.db, ctx.target.socket or os.path.abspath(ctx.settings.control_socket()))
-    pid = guard(lambda: ctl_daemon.start(target, ctx.config_path, workers, force, timeout, log_file, pid_file))
+    pid = guard(lambda: daemon.start(target, ctx.config_path, workers, force, timeout, log_file, pid_file))
     click.echo(f"gigqd started, pid {pid} (log: {log_file})")
 
 
@@ -51,7 +51,7 @@ def start(ctx: Context, workers, force, timeout, log_file, pid_file) -> None:
 @pass_context
 def stop(ctx: Context, timeout: float, now: bool) -> None:
     """Stop gigqd gracefully (running jobs finish) and wait until it has exited."""
-    pid = guard(lambda: ctl_daemon.stop(ctx.target, now, timeout))
+    pid = guard(lambda: daemon.stop(ctx.target, now, timeout))
     click.echo(f"gigqd (pid {pid}) stopped")
 
 
@@ -60,7 +60,7 @@ def stop(ctx: Context, timeout: float, now: bool) -> None:
 @pass_context
 def scale(ctx: Context, workers: int) -> None:
     """Grow or shrink the pool to WORKERS (shrinking lets busy workers finish)."""
-    result = guard(lambda: ctl_daemon.call(ctx.target, "scale", workers=workers))
+    result = guard(lambda: daemon.call(ctx.target, "scale", workers=workers))
     click.echo(f"pool scaled to {result['workers']} workers")
 
 
@@ -68,7 +68,7 @@ def scale(ctx: Context, workers: int) -> None:
 @pass_context
 def reload(ctx: Context) -> None:
     """Re-read the config and replace the workers one by one."""
-    result = guard(lambda: ctl_daemon.call(ctx.target, "reload"))
+    result = guard(lambda: daemon.call(ctx.target, "reload"))
     click.echo(f"reloading: {result['workers']} workers, replaced one by one")
 
 
@@ -82,11 +82,11 @@ def reload(ctx: Context) -> None:
 def status(ctx: Context, job_id, as_json, show_params, show_result, show_executions) -> None:
     """Without JOB_ID: the daemon and its workers. With JOB_ID: that job (GigQ's `status`)."""
     if job_id:
-        click.echo(guard(lambda: ctl_jobs.show_status(ctx.queue(), job_id, as_json, params=show_params,
+        click.echo(guard(lambda: jobs.show_status(ctx.queue(), job_id, as_json, params=show_params,
                                                        result=show_result, executions=show_executions)))
         return
-    report = guard(lambda: ctl_daemon.call(ctx.target, "status"))
-    click.echo(json.dumps(report, indent=2) if as_json else ctl_format.daemon_status(report))
+    report = guard(lambda: daemon.call(ctx.target, "status"))
+    click.echo(json.dumps(report, indent=2) if as_json else output.daemon_status(report))
 
 
 @main.command()
@@ -109,5 +109,5 @@ def resume(ctx: Context, queue_name: Optional[str]) -> None:
     click.echo(f"resumed {queue_name or 'every queue'}")
 
 
-for _command in ctl_job_commands.COMMANDS:
+for _command in job_commands.COMMANDS:
     main.add_command(_command)

@@ -13,7 +13,7 @@ from gigq_client import GigqError
 from gigq_client.store import FAILED, TIMEOUT, Outcome, Store
 
 from . import watchdog
-from .board import SlotView
+from ..board import SlotView
 from .children import Child, Exit
 
 

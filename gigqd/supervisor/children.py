@@ -10,7 +10,7 @@ import psutil
 
 from . import signals
 from .watchdog import Kill
-from .worker import EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED, EXIT_STOPPED
+from ..worker.main import EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED, EXIT_STOPPED
 
 
 @dataclass

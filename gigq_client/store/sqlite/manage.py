@@ -6,9 +6,10 @@ import json
 import time
 from typing import Any, Optional
 
-from ..jobs import JobStatus
-from ..timestamps import iso
-from . import rows, sqlite_executions, sqlite_graph
+from ...jobs import JobStatus
+from ...timestamps import iso
+from .. import rows
+from . import executions, graph
 
 _JOB_COLUMNS = (
     "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
@@ -27,9 +28,9 @@ class ManageOperations:
         if not found:
             return None
         job = _job_dict(found[0][:-1])
-        job["executions"] = [_execution_dict(row) for row in self._read(sqlite_executions.OF_JOB, (found[0][-1],))]
+        job["executions"] = [_execution_dict(row) for row in self._read(executions.OF_JOB, (found[0][-1],))]
         if job["status"] == "running":
-            job["executions"].append(sqlite_executions.in_progress(job))
+            job["executions"].append(executions.in_progress(job))
         return job
 
     def get_result(self, job_id: str) -> tuple[bool, Optional[str], Any]:
@@ -70,7 +71,7 @@ class ManageOperations:
 
     def cancel(self, job_id: str) -> bool:
         with self._write() as conn:
-            return sqlite_graph.cancel_pending(conn, job_id, "cancelled by request", iso(time.time()))
+            return graph.cancel_pending(conn, job_id, "cancelled by request", iso(time.time()))
 
     def request_cancel(self, job_id: str) -> bool:
         with self._write() as conn:
@@ -83,7 +84,7 @@ class ManageOperations:
     def requeue_job(self, job_id: str) -> bool:
         with self._write() as conn:
             row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or row[0] not in _REQUEUEABLE or sqlite_graph.has_dead_parent(conn, job_id):
+            if row is None or row[0] not in _REQUEUEABLE or graph.has_dead_parent(conn, job_id):
                 return False
             now_iso = iso(time.time())
             conn.execute(
@@ -92,8 +93,8 @@ class ManageOperations:
                 "cancelled_by = NULL, updated_at = ? WHERE id = ?",
                 (now_iso, job_id),
             )
-            sqlite_graph.recount_blockers(conn, job_id)
-            sqlite_graph.revive_downstream(conn, job_id, now_iso)
+            graph.recount_blockers(conn, job_id)
+            graph.revive_downstream(conn, job_id, now_iso)
             return True
 
     def clear_completed(self, before: Optional[float]) -> int:
@@ -126,6 +127,6 @@ def _job_dict(row: tuple) -> dict[str, Any]:
 
 
 def _execution_dict(row: tuple) -> dict[str, Any]:
-    execution = dict(zip(sqlite_executions.COLUMNS, row))
+    execution = dict(zip(executions.COLUMNS, row))
     execution["result"] = _loads(execution["result"])
     return execution

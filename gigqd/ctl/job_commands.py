@@ -7,10 +7,10 @@ from typing import Optional
 
 import click
 
-from . import ctl_jobs
+from . import jobs
 from gigq_client import JobQueue
 
-from .ctl_context import Context, guard, pass_context, program
+from .context import Context, guard, pass_context, program
 
 
 @click.command()
@@ -27,8 +27,8 @@ from .ctl_context import Context, guard, pass_context, program
 def submit(ctx: Context, function, name, params, priority, max_attempts, timeout, description, retry_delay, queue_name):
     """Submit FUNCTION (module.function or module:function) as a job."""
     queue = guard(lambda: JobQueue(ctx.db))  # as GigQ did, submitting creates the database
-    job_id = guard(lambda: ctl_jobs.submit(
-        queue, function, name, ctl_jobs.parse_params(params), priority=priority, max_attempts=max_attempts,
+    job_id = guard(lambda: jobs.submit(
+        queue, function, name, jobs.parse_params(params), priority=priority, max_attempts=max_attempts,
         timeout=timeout, description=description, retry_delay=retry_delay, queue=queue_name))
     click.echo(f"Job submitted: {job_id}")
 
@@ -41,7 +41,7 @@ def submit(ctx: Context, function, name, params, priority, max_attempts, timeout
 @pass_context
 def list_command(ctx: Context, status_name: Optional[str], limit: int, queue_name: Optional[str], as_json: bool):
     """List jobs, newest first."""
-    click.echo(guard(lambda: ctl_jobs.list_jobs(ctx.queue(), status_name, limit, queue_name, as_json)))
+    click.echo(guard(lambda: jobs.list_jobs(ctx.queue(), status_name, limit, queue_name, as_json)))
 
 
 @click.command()
@@ -50,7 +50,7 @@ def list_command(ctx: Context, status_name: Optional[str], limit: int, queue_nam
 @pass_context
 def cancel(ctx: Context, job_id: str, timeout: float):
     """Cancel a job: a pending one at once, a running one by having the daemon kill it."""
-    click.echo(guard(lambda: ctl_jobs.cancel(ctx.queue(), ctx.target, job_id, timeout)))
+    click.echo(guard(lambda: jobs.cancel(ctx.queue(), ctx.target, job_id, timeout)))
 
 
 @click.command()
@@ -72,7 +72,7 @@ def requeue(ctx: Context, job_id: str):
 @pass_context
 def clear(ctx: Context, before: Optional[float]):
     """Delete completed and cancelled jobs."""
-    click.echo(guard(lambda: ctl_jobs.clear(ctx.queue(), before)))
+    click.echo(guard(lambda: jobs.clear(ctx.queue(), before)))
 
 
 @click.command()
@@ -80,7 +80,7 @@ def clear(ctx: Context, before: Optional[float]):
 @pass_context
 def stats(ctx: Context, as_json: bool):
     """Number of jobs in each status."""
-    click.echo(guard(lambda: ctl_jobs.stats(ctx.queue(), as_json)))
+    click.echo(guard(lambda: jobs.stats(ctx.queue(), as_json)))
 
 
 @click.command()
@@ -91,7 +91,7 @@ def stats(ctx: Context, as_json: bool):
 @pass_context
 def worker(ctx: Context, once: bool, worker_id, polling_interval: float, concurrency: int):
     """Run a worker in the foreground (GigQ's `gigq worker`); gigqd runs a supervised pool."""
-    click.echo(guard(lambda: ctl_jobs.run_worker(ctx.db, once, worker_id, polling_interval, concurrency)))
+    click.echo(guard(lambda: jobs.run_worker(ctx.db, once, worker_id, polling_interval, concurrency)))
 
 
 @click.command()
@@ -100,7 +100,7 @@ def worker(ctx: Context, once: bool, worker_id, polling_interval: float, concurr
 @pass_context
 def wait(ctx: Context, job_id: str, timeout: Optional[float]):
     """Wait until a job finishes (progress on a terminal); exit 0 if it completed."""
-    completed, line = guard(lambda: ctl_jobs.wait(ctx.queue(), job_id, timeout))
+    completed, line = guard(lambda: jobs.wait(ctx.queue(), job_id, timeout))
     click.echo(line)
     sys.exit(0 if completed else 1)
 

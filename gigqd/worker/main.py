@@ -16,13 +16,13 @@ from typing import NoReturn
 from gigq_client import GigqError
 from gigq_client.store import SqliteStore
 
-from . import board, logs, processes, systemd, titles
-from .embedded import Worker
+from .. import board, logs, processes, systemd, titles
+from ..embedded import Worker
 from .streams import StandardStreams
 from .execute import Executor, describe
 from .prefetch import Prefetcher
 from .runner import HOLD_TARGET, JobRunner
-from .settings import Settings
+from ..settings import Settings
 
 # Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
 EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5

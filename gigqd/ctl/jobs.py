@@ -12,8 +12,8 @@ from typing import Any, Optional
 from gigq_client import Job, JobQueue, JobStatus
 from gigq_client.functions import parse_reference, resolve
 
-from . import ctl_format
-from .ctl_daemon import CtlError, Target, call
+from . import output
+from .daemon import CtlError, Target, call
 
 SPINNER = "|/-\\"
 
@@ -48,7 +48,7 @@ def show_status(queue: JobQueue, job_id: str, as_json: bool, **show: bool) -> st
         raise CtlError(f"no job {job_id} in {queue.db_path}")
     if as_json:
         return json.dumps(status, indent=2, default=str)
-    return ctl_format.job_status(status, show["params"], show["result"], show["executions"])
+    return output.job_status(status, show["params"], show["result"], show["executions"])
 
 
 def list_jobs(queue: JobQueue, status: Optional[str], limit: int, queue_name: Optional[str], as_json: bool) -> str:
@@ -59,9 +59,9 @@ def list_jobs(queue: JobQueue, status: Optional[str], limit: int, queue_name: Op
         return json.dumps(jobs, indent=2, default=str)
     if not jobs:
         return "No jobs found."
-    rows = [(j["id"], j["name"], j["status"], j["priority"], j["queue"], ctl_format.when(j["created_at"]),
-             ctl_format.when(j["updated_at"])) for j in jobs]
-    return ctl_format.table(rows, ["ID", "Name", "Status", "Priority", "Queue", "Created", "Updated"])
+    rows = [(j["id"], j["name"], j["status"], j["priority"], j["queue"], output.when(j["created_at"]),
+             output.when(j["updated_at"])) for j in jobs]
+    return output.table(rows, ["ID", "Name", "Status", "Priority", "Queue", "Created", "Updated"])
 
 
 def cancel(queue: JobQueue, target: Target, job_id: str, timeout: float) -> str:
@@ -90,7 +90,7 @@ def stats(queue: JobQueue, as_json: bool) -> str:
     counts = queue.stats()
     if as_json:
         return json.dumps(counts)
-    return ctl_format.table([(s.value, counts[s.value]) for s in JobStatus] + [("total", counts["total"])],
+    return output.table([(s.value, counts[s.value]) for s in JobStatus] + [("total", counts["total"])],
                             ["Status", "Count"])
 
 
@@ -124,7 +124,7 @@ def wait(queue: JobQueue, job_id: str, timeout: Optional[float]) -> tuple[bool, 
 
 
 def run_worker(db: str, once: bool, worker_id: Optional[str], polling_interval: float, concurrency: int) -> str:
-    from .embedded import Worker
+    from ..embedded import Worker
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .base import DaemonInfo
+from ..base import DaemonInfo
 
 _DAEMON_COLUMNS = "id, host, pid, pid_started, started_at, heartbeat_at, socket_path, doorbell_path, queues, extra"
 

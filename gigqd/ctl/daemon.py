@@ -16,8 +16,8 @@ import psutil
 from gigq_client import GigqError
 from gigq_client.store import SqliteStore
 
-from . import files, processes
-from .control import client
+from .. import files, processes
+from ..control import client
 
 
 class CtlError(Exception):

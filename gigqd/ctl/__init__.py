@@ -1,0 +1,1 @@
+"""gigqctl and gigq: short-lived commands that steer a daemon and manage jobs."""

@@ -1,0 +1,1 @@
+"""`make demo`: a small workflow that shows the promises at work."""

@@ -1,0 +1,1 @@
+"""Runs in a worker process: claims jobs and runs them one at a time."""
