@@ -68,3 +68,26 @@ def test_uninitialised_database_is_refused_without_initialize(db_path):
 def test_unknown_synchronous_level_is_refused(db_path):
     with pytest.raises(StoreError, match="synchronous"):
         SqliteStore(db_path, synchronous="SOMETIMES")
+
+
+def test_completed_execution_rows_move_onto_their_job_when_migrating_to_5(db_path):
+    from gigq_client.store.sqlite import connection
+
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for version, sql in connection.migrations():
+        if version <= 4:
+            for statement in connection._statements(sql):
+                conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("INSERT INTO jobs (id, name, function_name, function_module, status, created_at, updated_at, attempts,"
+                 " started_at, completed_at, result) VALUES ('j', 'n', 'noop', 'tests.jobfuncs', 'completed', 't0', 't2',"
+                 " 2, 't1', 't2', '7')")
+    for attempt, status, worker, pid in ((1, "failed", "w1", 11), (2, "completed", "w2", 22)):
+        conn.execute("INSERT INTO job_executions (id, job_id, job_rowid, worker_id, status, started_at, attempt, pid,"
+                     " error) VALUES (?, 'j', 1, ?, ?, 't1', ?, ?, ?)",
+                     (f"e{attempt}", worker, status, attempt, pid, "boom" if status == "failed" else None))
+    conn.close()
+    runs = SqliteStore(db_path).get_job("j")["executions"]
+    assert [(r["status"], r["worker_id"], r["pid"], r["attempt"]) for r in runs] == [
+        ("failed", "w1", 11, 1), ("completed", "w2", 22, 2)]
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM job_executions").fetchone()[0] == 1

@@ -1,4 +1,6 @@
-"""Execution rows: one per attempt, written when the attempt ends (SQLite)."""
+"""Execution rows: one per attempt that did not complete, written when it ends (SQLite).
+
+The attempt in progress and the completed attempt are read from the job row itself."""
 
 from __future__ import annotations
 
@@ -38,3 +40,10 @@ def in_progress(job: dict[str, Any]) -> dict[str, Any]:
     return {"id": None, "job_id": job["id"], "worker_id": job["worker_id"], "status": "running",
             "started_at": job["started_at"], "completed_at": None, "result": None, "error": None,
             "attempt": job["attempts"], "pid": None}
+
+
+def completed(job: dict[str, Any], worker_id: str, pid: Optional[int]) -> dict[str, Any]:
+    """The attempt that completed the job, recorded on the job row when it completed."""
+    return {"id": None, "job_id": job["id"], "worker_id": worker_id, "status": "completed",
+            "started_at": job["started_at"], "completed_at": job["completed_at"], "result": job["result"],
+            "error": None, "attempt": job["attempts"], "pid": pid}

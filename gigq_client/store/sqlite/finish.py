@@ -13,15 +13,25 @@ from ..base import COMPLETED, Claim, Outcome
 
 FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 
-# A batch of completions in a few statements whatever its size: the fence is joined
-# against a VALUES list (id, attempt, worker, result, started, finished, pid).
+# A batch of completions in one statement whatever its size: the fence is joined
+# against a VALUES list (id, attempt, worker, result, started, finished, pid). The
+# completed attempt is recorded on the job row itself (completed_by, completed_pid):
+# no execution row, so committing one outcome writes as few pages as it can.
 _COMPLETE_MANY = """
-    UPDATE jobs SET status = 'completed', result = o.column4, error = NULL, completed_at = o.column6,
-        updated_at = ?, worker_id = NULL, cancel_requested = 0
+    UPDATE jobs SET status = 'completed', result = o.column4, error = NULL, started_at = o.column5,
+        completed_at = o.column6, updated_at = ?, worker_id = NULL, cancel_requested = 0,
+        completed_by = o.column3, completed_pid = o.column7
     FROM (VALUES {values}) AS o
     WHERE jobs.id = o.column1 AND +jobs.status = 'running' AND jobs.attempts = o.column2
       AND jobs.worker_id = o.column3
-    RETURNING jobs.id, jobs.rowid"""
+    RETURNING jobs.id"""
+
+# One completion (a worker records each job as it ends): the plain fenced update is
+# cheaper than the VALUES join.
+_COMPLETE_ONE = f"""
+    UPDATE jobs SET status = 'completed', result = ?, error = NULL, started_at = ?, completed_at = ?,
+        updated_at = ?, worker_id = NULL, cancel_requested = 0, completed_by = ?, completed_pid = ?
+    WHERE {FENCE}"""
 
 _WITH_DEPENDENTS = "SELECT DISTINCT depends_on FROM job_dependencies WHERE depends_on IN ({marks})"
 
@@ -29,6 +39,9 @@ _WITH_DEPENDENTS = "SELECT DISTINCT depends_on FROM job_dependencies WHERE depen
 def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> list[bool]:
     """Apply each outcome whose claim still holds; a claim given twice applies once (the first)."""
     now_iso = iso(now)
+    if len(outcomes) == 1:
+        outcome = outcomes[0]
+        return [complete_one(conn, outcome, now_iso) if outcome.status == COMPLETED else fail(conn, outcome, now, now_iso)]
     firsts = {}
     for index, outcome in enumerate(outcomes):
         firsts.setdefault(outcome.claim, index)
@@ -42,24 +55,30 @@ def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) ->
     ]
 
 
+def complete_one(conn: sqlite3.Connection, outcome: Outcome, now_iso: str) -> bool:
+    claim = outcome.claim
+    changed = conn.execute(_COMPLETE_ONE, (
+        outcome.result, iso(outcome.started), iso(outcome.finished), now_iso, claim.worker_id, outcome.pid,
+        claim.job_id, claim.attempt, claim.worker_id)).rowcount
+    if not changed:
+        return False
+    if conn.execute(_WITH_DEPENDENTS.format(marks="?"), (claim.job_id,)).fetchone() is not None:
+        graph.unblock_dependents(conn, claim.job_id)
+    return True
+
+
 def complete_many(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now_iso: str) -> set[Claim]:
     values = ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(outcomes))
-    times = [(iso(o.started), iso(o.finished)) for o in outcomes]
-    args = [value for o, (started, finished) in zip(outcomes, times) for value in (
-        o.claim.job_id, o.claim.attempt, o.claim.worker_id, o.result, started, finished, o.pid)]
-    rowids = dict(conn.execute(_COMPLETE_MANY.format(values=values), [now_iso, *args]).fetchall())
-    if not rowids:
+    args = [value for o in outcomes for value in (
+        o.claim.job_id, o.claim.attempt, o.claim.worker_id, o.result, iso(o.started), iso(o.finished), o.pid)]
+    applied_ids = [row[0] for row in conn.execute(_COMPLETE_MANY.format(values=values), [now_iso, *args])]
+    if not applied_ids:
         return set()
-    applied_ids = rowids.keys()
-    executions.record(conn, [
-        (o.claim.job_id, rowids[o.claim.job_id], o.claim.worker_id, COMPLETED, started, finished, None,
-         o.claim.attempt, o.pid)
-        for o, (started, finished) in zip(outcomes, times) if o.claim.job_id in rowids
-    ])
     marks = ",".join("?" * len(applied_ids))
-    for (parent,) in conn.execute(_WITH_DEPENDENTS.format(marks=marks), list(applied_ids)).fetchall():
+    for (parent,) in conn.execute(_WITH_DEPENDENTS.format(marks=marks), applied_ids).fetchall():
         graph.unblock_dependents(conn, parent)
-    return {o.claim for o in outcomes if o.claim.job_id in applied_ids}
+    applied = set(applied_ids)
+    return {o.claim for o in outcomes if o.claim.job_id in applied}
 
 
 def fail(conn: sqlite3.Connection, outcome: Outcome, now: float, now_iso: str) -> bool:

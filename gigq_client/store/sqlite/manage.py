@@ -24,13 +24,16 @@ _CLEARABLE = "status IN ('completed', 'cancelled')"
 
 class ManageOperations:
     def get_job(self, job_id: str) -> Optional[dict[str, Any]]:
-        found = self._read(f"{_SELECT_JOB}, rowid FROM jobs WHERE id = ?", (job_id,))
+        found = self._read(f"{_SELECT_JOB}, rowid, completed_by, completed_pid FROM jobs WHERE id = ?", (job_id,))
         if not found:
             return None
-        job = _job_dict(found[0][:-1])
-        job["executions"] = [_execution_dict(row) for row in self._read(executions.OF_JOB, (found[0][-1],))]
+        *columns, rowid, completed_by, completed_pid = found[0]
+        job = _job_dict(columns)
+        job["executions"] = [_execution_dict(row) for row in self._read(executions.OF_JOB, (rowid,))]
         if job["status"] == "running":
             job["executions"].append(executions.in_progress(job))
+        elif job["status"] == "completed" and completed_by is not None:
+            job["executions"].append(executions.completed(job, completed_by, completed_pid))
         return job
 
     def get_result(self, job_id: str) -> tuple[bool, Optional[str], Any]:
