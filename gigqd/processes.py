@@ -63,6 +63,15 @@ def signal_tree(pid: int, signum: int, known: Iterable[psutil.Process] = ()) -> 
     return list(targets.values())
 
 
+def terminate_tree(pid: int) -> list[psutil.Process]:
+    """SIGTERM a process tree, then SIGCONT it, as systemd does: a stopped process
+    (SIGSTOP, a frozen cgroup, a debugger) gets its TERM now, not when someone
+    continues it. Returns who was signalled, for the SIGKILL that may follow."""
+    tree = signal_tree(pid, signal.SIGTERM)
+    signal_tree(pid, signal.SIGCONT, tree)
+    return tree
+
+
 class ChildWatch:
     """Whether this process has children: after every job, so it must cost almost
     nothing. The kernel's per-task children list is re-read with pread() on a kept

@@ -245,7 +245,7 @@ class Supervisor:
         if child.kill is not None:
             return
         child.kill = kill
-        child.tree = processes.signal_tree(child.pid, signal.SIGTERM)
+        child.tree = processes.terminate_tree(child.pid)
         child.term_sent_at = time.monotonic()
         event = {watchdog.HUNG: "worker_hung", watchdog.TIMEOUT: "job_killed"}.get(kill.reason, "worker_killed")
         self.log.warning(event, worker_id=child.worker_id, worker_pid=child.pid, reason=kill.detail,

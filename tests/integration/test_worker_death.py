@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
@@ -57,3 +59,22 @@ def test_stopped_worker_is_declared_hung_killed_and_its_job_retried(make_daemon,
     daemon.wait_event("worker_hung", timeout=30)
     status = wait_status(queue, job_id, "completed", timeout=30)
     assert "WorkerHung" in status["executions"][0]["error"]
+
+
+@pytest.mark.parametrize("limit", ["heartbeat", "timeout"])
+def test_a_stopped_worker_dies_at_its_limit_not_after_kill_grace(make_daemon, tmp_path, limit):
+    # kill_grace is far longer than the test waits: the worker must die of the TERM
+    # sent with a CONT, not of the SIGKILL that would follow a minute later.
+    daemon = make_daemon(workers=1, heartbeat_timeout=1.0 if limit == "heartbeat" else 60.0, kill_grace=60.0).start()
+    queue = daemon.queue()
+    runs = tmp_path / "runs.txt"
+    seconds, timeout = (30, 300) if limit == "heartbeat" else (30, 1.5)
+    job_id = queue.submit(Job("frozen", jobfuncs.record, params={"path": str(runs), "seconds": seconds},
+                              timeout=timeout, max_attempts=1))
+    worker = wait_for(lambda: pids_in(runs), what="the job to start")[0]
+    os.kill(worker, signal.SIGSTOP)
+    died = daemon.wait_event("worker_died", timeout=20, worker_pid=worker)[0]
+    assert died["exit"] == "killed by SIGTERM"
+    assert not [e for e in daemon.events("worker_killed") if e.get("signal") == "SIGKILL"]
+    status = wait_status(queue, job_id, "failed" if limit == "heartbeat" else "timeout", timeout=20)
+    assert ("WorkerHung" if limit == "heartbeat" else "Timeout") in status["error"]
