@@ -1,18 +1,24 @@
 """The board: shared memory where each worker posts its heartbeat and the jobs it holds.
 
-The supervisor maps it before forking, so every worker inherits it. Each worker
-writes only its own slot: the heartbeat thread writes `heartbeat` (one aligned
-8-byte store), the worker loop writes the rest under a sequence counter so the
-supervisor can take a consistent snapshot without locks or system calls. Within the
-worker, the job loop and the prefetch thread (which posts the next batch while the
-last job of a batch runs) take turns through a lock, so the counter stays even/odd.
+The supervisor maps it before forking, so every worker inherits it. Every field has
+one writer:
+- the supervisor: the whole slot before it forks the worker (`reset`), and
+  `stop_requested` afterwards (one byte);
+- the worker's heartbeat thread: `heartbeat` (one aligned 8-byte store, atomic);
+- the worker's job loop: everything else, each change between two increments of
+  `seq` (odd while it writes), so the supervisor takes a consistent copy without
+  locks or system calls by retrying while `seq` is odd or moved (a seqlock).
+Memory ordering: the seqlock relies on stores becoming visible in program order, as
+on x86-64. On weakly ordered CPUs (arm64) a copy taken while the worker writes may
+mix old and new fields; the supervisor only acts on such a live copy to look for
+overdue jobs, and it settles a dead worker's claims from a copy taken after
+waitpid(), when every store of the dead process is visible.
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
-import threading
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -115,80 +121,53 @@ def _copy(record: _Slot, consistent: bool) -> SlotView:
 
 
 class SlotWriter:
-    """A worker's handle on its own slot."""
+    """A worker's handle on its own slot (the job loop's, but for `beat`)."""
 
     def __init__(self, record: _Slot):
         self._record = record
-        self._lock = threading.Lock()  # the job loop and the prefetch thread both write
 
     def stop_requested(self) -> bool:
         return bool(self._record.stop_requested)
 
     def beat(self) -> None:
-        self._record.heartbeat = time.monotonic()  # one aligned store: no counter needed
+        """The heartbeat thread's one field: a single aligned store, no counter needed."""
+        self._record.heartbeat = time.monotonic()
 
     def hold(self, jobs: Sequence[tuple[str, int]], state: int, finished: Sequence[tuple[str, int]] = ()) -> int:
         """Post a new batch in place of the old one. `finished` lists jobs that ran but
         whose outcomes are not recorded yet; they stay listed, ahead of the new jobs.
         Returns the board index of the first new job."""
-        with self._lock:
-            record = self._record
-            record.seq += 1
-            _write_entries(record, 0, finished, FINISHED)
-            first = min(len(finished), MAX_HELD)
-            _write_entries(record, first, jobs)
-            record.held, record.current, record.state = min(first + len(jobs), MAX_HELD), -1, state
-            record.started = 0.0
-            record.seq += 1
-            return first
-
-    def append(self, jobs: list[tuple[str, int]]) -> int:
-        """Post jobs claimed ahead after the batch being run; returns the index of the
-        first. The caller claims no more than `room()` jobs."""
-        with self._lock:
-            record = self._record
-            first = record.held
-            record.seq += 1
-            _write_entries(record, first, jobs)
-            record.held = min(first + len(jobs), MAX_HELD)
-            record.seq += 1
-            return first
-
-    def room(self) -> int:
-        return MAX_HELD - self._record.held
-
-    def truncate(self, count: int) -> None:
-        """Drop the entries from `count` on (jobs claimed ahead and given back)."""
-        with self._lock:
-            record = self._record
-            record.seq += 1
-            record.held = min(record.held, count)
-            record.seq += 1
+        record = self._record
+        record.seq += 1
+        _write_entries(record, 0, finished, FINISHED)
+        first = min(len(finished), MAX_HELD)
+        _write_entries(record, first, jobs)
+        record.held, record.current, record.state = min(first + len(jobs), MAX_HELD), -1, state
+        record.started = 0.0
+        record.seq += 1
+        return first
 
     def start(self, index: int, name: str, timeout: float) -> None:
-        with self._lock:
-            record = self._record
-            record.seq += 1
-            record.entries[index].phase = STARTED
-            record.current, record.started, record.timeout = index, time.monotonic(), timeout
-            record.job_name, record.state = name.encode()[:47], RUNNING
-            record.seq += 1
+        record = self._record
+        record.seq += 1
+        record.entries[index].phase = STARTED
+        record.current, record.started, record.timeout = index, time.monotonic(), timeout
+        record.job_name, record.state = name.encode()[:47], RUNNING
+        record.seq += 1
 
     def finish(self, index: int, state: int = IDLE) -> None:
-        with self._lock:
-            record = self._record
-            record.seq += 1
-            record.entries[index].phase = FINISHED
-            record.current, record.started, record.state = -1, 0.0, state
-            record.jobs_done += 1
-            record.seq += 1
+        record = self._record
+        record.seq += 1
+        record.entries[index].phase = FINISHED
+        record.current, record.started, record.state = -1, 0.0, state
+        record.jobs_done += 1
+        record.seq += 1
 
     def set_state(self, state: int) -> None:
-        with self._lock:
-            record = self._record
-            record.seq += 1
-            record.state = state
-            record.seq += 1
+        record = self._record
+        record.seq += 1
+        record.state = state
+        record.seq += 1
 
 
 def _write_entries(record: _Slot, first: int, jobs: Sequence[tuple[str, int]], phase: int = HELD) -> None:

@@ -60,6 +60,10 @@ class Settings:
     max_jobs_per_worker: int = setting(0, "Replace a worker after this many jobs (0: never).", _not_negative)
     max_memory_per_worker: int = setting(0, "Replace a worker, between jobs, once its RSS passes this many MiB (0: never).", _not_negative)
     max_result_bytes: int = setting(10_000_000, "Largest JSON result a job may return; a bigger one fails the job.", _positive)
+    record_outcomes: str = setting(
+        "per_job", "per_job: each job's outcome is committed before the worker starts its next job. batched: outcomes of "
+        "very short jobs are committed together (at most claim_batch jobs or 0.1 s of work), faster, but a worker "
+        "killed with kill -9 runs that much finished work again.", _one_of("per_job", "batched"))
     claim_batch: int = setting(32, "Most jobs a worker claims in one transaction when jobs are short and many.", _between(1, 64))
     restart_backoff_max: float = setting(30.0, "Longest wait before re-forking a worker that keeps dying at start.", _between(0.1, 3600))
     busy_timeout: float = setting(10.0, "Seconds to wait for SQLite's write lock before an operation fails.", _between(0.01, 3600))

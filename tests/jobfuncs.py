@@ -215,3 +215,10 @@ def spin(seconds):
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
+
+
+def status_of(db, job_id):
+    """The status another job has in the database while this one runs."""
+    from gigq_client import JobQueue
+
+    return JobQueue(db).get_status(job_id)["status"]

@@ -20,8 +20,7 @@ from .. import board, logs, processes, systemd, titles
 from ..embedded import Worker
 from .streams import StandardStreams
 from .execute import Executor, describe
-from .prefetch import Prefetcher
-from .runner import HOLD_TARGET, JobRunner
+from .runner import JobRunner
 from ..settings import Settings
 
 # Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
@@ -96,10 +95,10 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     _start_heartbeat(spec, slot, log)
     executor = Executor(settings.allowed_modules, settings.max_result_bytes, store.parent_results)
     queues = settings.queues or None
-    prefetcher = Prefetcher(store, spec.worker_id, queues, slot, HOLD_TARGET, log)
     runner = JobRunner(store, spec.worker_id, queues, executor, settings.claim_batch, slot, log,
                        on_result=lambda job, result, seconds: _log_result(log, job, result, seconds),
-                       prefetcher=prefetcher, share=spec.pool_size)
+                       share=spec.pool_size,
+                       batch_outcomes=settings.record_outcomes == "batched")
     runner.pid = os.getpid()
     log.debug("worker_booted")
     return PooledLoop(spec, runner, slot, log).run()
@@ -131,7 +130,9 @@ class PooledLoop:
         return self.exit_code
 
     def _step(self) -> None:
-        # A failed write leaves the outcomes in the runner; claim() records them first.
+        # A failed write leaves the outcomes in the runner; the next step records them first.
+        if self._orphaned():
+            return
         if self.runner.has_work:
             self.ran_since_idle += 1
             self.runner.run_next()
@@ -141,11 +142,34 @@ class PooledLoop:
         elif not self.runner.claim():
             self._idle()
 
+    def _orphaned(self) -> bool:
+        """Looked at before every job and claim: once the supervisor is gone, start nothing."""
+        if os.getppid() == self.spec.parent_pid:
+            return False
+        self._leave_orphaned()
+        return True
+
+    def _leave_orphaned(self) -> None:
+        self.log.warning("worker_orphaned", reason="the supervisor is gone; recording finished work, then exiting")
+        self.exit_code = EXIT_ORPHANED
+
     def _give_back(self) -> None:
-        try:
-            self.runner.give_back()
-        except GigqError as error:  # the supervisor settles our claims when it reaps us
-            self.log.error("store_write_failed", error=str(error))
+        """Record what ran and release what did not start, on every way out. A store
+        error is retried for up to graceful_timeout; after that the supervisor (or
+        the next one) settles our claims from the board and the database."""
+        deadline = time.monotonic() + self.settings.graceful_timeout
+        backoff = STORE_RETRY_FIRST
+        while True:
+            try:
+                self.runner.give_back()
+                return
+            except GigqError as error:
+                if time.monotonic() + backoff > deadline:
+                    self.log.error("worker_outcomes_abandoned", error=str(error), outcomes=len(self.runner.outcomes))
+                    return
+                self.log.error("store_write_failed", error=str(error), retry_in=backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, STORE_RETRY_MAX)
 
     def _idle(self) -> None:
         if self.ran_since_idle >= CHECKPOINT_AFTER_JOBS:
@@ -164,9 +188,8 @@ class PooledLoop:
         if not ready:
             return
         data = os.read(self.spec.wake_fd, 4096)
-        if not data:
-            self.log.warning("worker_orphaned", reason="the supervisor is gone")
-            self.exit_code = EXIT_ORPHANED
+        if not data:  # EOF: the supervisor's end closed (it may not have been reparented yet)
+            self._leave_orphaned()
         elif b"s" in data:
             self.exit_code = EXIT_STOPPED
 
@@ -192,19 +215,27 @@ class PooledLoop:
 
 
 def _start_heartbeat(spec: WorkerSpec, slot: board.SlotWriter, log) -> None:
+    """Beat while the job loop runs. Once the supervisor is gone nobody watches the
+    running job: let it finish (the job loop then records it and exits), but kill it,
+    with everything it started, when it passes its own timeout."""
     def beat() -> None:
         while True:
             slot.beat()
-            if os.getppid() != spec.parent_pid:
-                log.warning("worker_orphaned", reason="the supervisor died while a job ran")
+            view = spec.board.read(spec.slot)
+            if os.getppid() != spec.parent_pid and _past_timeout(view):
+                log.warning("job_killed", job_id=view.running_job.job_id, reason="ran past its timeout of "
+                            f"{view.timeout:g} s after its supervisor died")
                 processes.kill_descendants()
                 os._exit(EXIT_ORPHANED)
-            view = spec.board.read(spec.slot)
             if view.state == board.RUNNING and view.running_job is not None:
                 titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, time.monotonic() - view.started)
             time.sleep(spec.settings.heartbeat_interval)
 
     threading.Thread(target=beat, name="gigqd-heartbeat", daemon=True).start()
+
+
+def _past_timeout(view: board.SlotView) -> bool:
+    return view.running_job is not None and view.started > 0 and time.monotonic() - view.started > view.timeout
 
 
 def _log_result(log, job, result, seconds: float) -> None:

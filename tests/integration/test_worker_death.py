@@ -61,6 +61,25 @@ def test_stopped_worker_is_declared_hung_killed_and_its_job_retried(make_daemon,
     assert "WorkerHung" in status["executions"][0]["error"]
 
 
+def test_kill_9_of_a_worker_mid_batch_gives_back_the_jobs_it_never_started_unspent(make_daemon, tmp_path):
+    daemon = make_daemon(workers=1).start()
+    queue = daemon.queue()
+    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(20)]:
+        wait_status(queue, job_id, "completed")  # the worker learns that jobs are short: it claims in batches
+    runs = tmp_path / "runs.txt"
+    slow = Job("slow", jobfuncs.record, params={"path": str(runs), "tag": "slow", "seconds": 5}, priority=10)
+    quick = [Job(f"quick{i}", jobfuncs.noop) for i in range(5)]
+    queue.submit_many([slow, *quick])
+    victim = wait_for(lambda: pids_in(runs), what="the slow job to start")[0]
+    assert {job["id"] for job in queue.list_jobs(status="running")} == {slow.id, *(job.id for job in quick)}
+    os.kill(victim, signal.SIGKILL)
+    for job in quick:
+        status = wait_status(queue, job.id, "completed", timeout=30)
+        assert (status["attempts"], [e["status"] for e in status["executions"]]) == (1, ["completed"])
+    status = wait_status(queue, slow.id, "completed", timeout=30)
+    assert [e["status"] for e in status["executions"]] == ["failed", "completed"]
+
+
 @pytest.mark.parametrize("limit", ["heartbeat", "timeout"])
 def test_a_stopped_worker_dies_at_its_limit_not_after_kill_grace(make_daemon, tmp_path, limit):
     # kill_grace is far longer than the test waits: the worker must die of the TERM
