@@ -7,19 +7,21 @@ import time
 
 
 def mark(log: str, token: str, ms: float = 0.0) -> dict:
-    """Record this run as one line "token pid epoch-seconds" in `log`, then work `ms` milliseconds.
+    """Record this run in `log` as "token pid epoch-seconds", work `ms` milliseconds,
+    then record that its body finished: "token pid epoch-seconds end".
 
-    The line goes out in one write(2) on an O_APPEND descriptor, so concurrent runs
-    never interleave; it is written before the work, so a run killed during its
-    work is still counted as a run.
+    Each line goes out in one write(2) on an O_APPEND descriptor, so concurrent runs
+    never interleave; the first is written before the work, so a run killed during
+    its work is still counted as a run, and the last one is the job's last act, so a
+    body that finished twice (its side effects done twice) shows as two end lines.
     """
     pid = os.getpid()
-    line = f"{token} {pid} {time.time():.6f}\n".encode()
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line)
+        os.write(fd, f"{token} {pid} {time.time():.6f}\n".encode())
+        if ms > 0:
+            time.sleep(ms / 1000.0)
+        os.write(fd, f"{token} {pid} {time.time():.6f} end\n".encode())
     finally:
         os.close(fd)
-    if ms > 0:
-        time.sleep(ms / 1000.0)
     return {"token": token, "pid": pid}

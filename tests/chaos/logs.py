@@ -44,11 +44,14 @@ class DaemonLog:
 
 
 class JobLog:
-    """The runs the jobs recorded: token -> [(pid, time)], read incrementally."""
+    """The runs the jobs recorded, read incrementally: token -> [(pid, time)] of
+    each start (`runs`) and of each body that finished (`ends`)."""
 
     def __init__(self, path: Path):
         self.path, self.offset = path, 0
         self.runs: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.ends: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.starts_by_pid: dict[int, list[float]] = defaultdict(list)
         self.last_by_pid: dict[int, tuple[str, float]] = {}
         self.lines = 0
         self.malformed: list[str] = []
@@ -68,8 +71,16 @@ class JobLog:
             except (IndexError, ValueError):
                 self.malformed.append(line)
                 continue
+            if parts[3:] == ["end"]:
+                self.ends[token].append((pid, at))
+                continue
             self.runs[token].append((pid, at))
+            self.starts_by_pid[pid].append(at)
             self.last_by_pid[pid] = (token, at)
             self.lines += 1
         return self
+
+    def started_between(self, pid: int, after: float, before: float) -> bool:
+        """Whether `pid` started a job after one moment and before another."""
+        return any(after < at < before for at in self.starts_by_pid.get(pid, ()))
 

@@ -77,6 +77,8 @@ class Report:
             ("LOST", f.get("lost")),
             ("DUPLICATED COMPLETIONS", f.get("duplicated_completions")),
             ("UNEXPLAINED RE-RUNS", f.get("unexplained_reruns")),
+            ("jobs whose body finished twice", f.get("finished_twice")),
+            ("  of those, NOT explained by a kill right after it", f.get("finished_twice_unexplained")),
             ("max kill -> re-run (s)", _fmt(f.get("max_kill_to_rerun"))),
             ("max stop -> re-run (s)", _fmt(f.get("max_stop_to_rerun"))),
             ("max restart -> re-run (s)", _fmt(f.get("max_restart_to_rerun"))),

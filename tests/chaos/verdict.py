@@ -91,7 +91,32 @@ class Verdict:
         )
         for kind in FAULT_KINDS:
             figures[kind] = sum(1 for f in report.faults if f.kind == kind)
+        self._finished_twice(tokens, statuses)
         self._fault_latencies(by_worker, runs)
+
+    def _finished_twice(self, tokens: dict[str, str], statuses: dict[str, dict]) -> None:
+        """Bodies that finished more than once (their side effects done twice). Each
+        finish before the last is explained only by a kill -9 or a freeze of its
+        worker before that worker started another job: the one moment, between a
+        job's end and its commit, when the outcome it has can be lost."""
+        report, ends = self.report, self.job_log.ends
+        twice = [token for token in tokens if len(ends.get(token, [])) > 1]
+        unexplained = []
+        for token in twice:
+            for pid, finished in ends[token][:-1]:
+                if not self._killed_right_after(pid, finished):
+                    unexplained.append(f"job {tokens[token]} (token {token}): its body finished in pid {pid} at "
+                                       f"{finished:.6f} and again later, and no kill of that worker came before "
+                                       f"its next job\n{_job_details(statuses[tokens[token]], self.job_log.runs[token])}")
+                    break
+        report.violations += [f"FINISHED TWICE: {x}" for x in unexplained]
+        report.figures.update(finished_twice=len(twice), finished_twice_unexplained=len(unexplained))
+
+    def _killed_right_after(self, pid: int, finished: float) -> bool:
+        for fault in self.report.faults:
+            if fault.kind in (WORKER_KILL, WORKER_STOP) and fault.pid == pid and fault.at >= finished:
+                return not self.job_log.started_between(pid, finished, fault.at)
+        return False
 
     def _fault_latencies(self, by_worker: dict, runs: dict) -> None:
         """For each fault, its victims (executions of its worker(s) that did not complete) and how
