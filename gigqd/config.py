@@ -40,9 +40,24 @@ def load(
     values.update(_from_environment(os.environ if environ is None else environ, problems))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     settings = _build(values, problems)
+    problems += _inconsistencies(settings)
     if problems:
         raise ConfigError(problems, config_path or "configuration")
     return settings
+
+
+# A busy worker's heartbeat thread may wait for the GIL, or for a loaded CPU, for a
+# while: a limit close to the interval would declare healthy workers hung.
+HEARTBEAT_MARGIN = 3
+
+
+def _inconsistencies(settings: Settings) -> list[str]:
+    """Settings that are each valid but wrong together."""
+    found = []
+    if settings.heartbeat_timeout < HEARTBEAT_MARGIN * settings.heartbeat_interval:
+        found.append(f"heartbeat_timeout ({settings.heartbeat_timeout:g} s) must be at least {HEARTBEAT_MARGIN} times "
+                     f"heartbeat_interval ({settings.heartbeat_interval:g} s), or busy workers are declared hung")
+    return found
 
 
 def warnings_for(settings: Settings) -> list[str]:

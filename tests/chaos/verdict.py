@@ -96,27 +96,31 @@ class Verdict:
 
     def _finished_twice(self, tokens: dict[str, str], statuses: dict[str, dict]) -> None:
         """Bodies that finished more than once (their side effects done twice). Each
-        finish before the last is explained only by a kill -9 or a freeze of its
-        worker before that worker started another job: the one moment, between a
-        job's end and its commit, when the outcome it has can be lost."""
+        finish before the last is explained only if its worker was killed (by the
+        driver, or by the watchdog as hung) before it started another job: the one
+        moment, between a job's end and its commit, when the outcome it has can be lost."""
         report, ends = self.report, self.job_log.ends
         twice = [token for token in tokens if len(ends.get(token, [])) > 1]
         unexplained = []
         for token in twice:
+            status = statuses[tokens[token]]
             for pid, finished in ends[token][:-1]:
-                if not self._killed_right_after(pid, finished):
+                if not self._killed_right_after(pid, finished, status):
                     unexplained.append(f"job {tokens[token]} (token {token}): its body finished in pid {pid} at "
-                                       f"{finished:.6f} and again later, and no kill of that worker came before "
-                                       f"its next job\n{_job_details(statuses[tokens[token]], self.job_log.runs[token])}")
+                                       f"{finished:.6f} and again later, and that worker was not killed before "
+                                       f"its next job\n{_job_details(status, self.job_log.runs[token])}")
                     break
         report.violations += [f"FINISHED TWICE: {x}" for x in unexplained]
         report.figures.update(finished_twice=len(twice), finished_twice_unexplained=len(unexplained))
 
-    def _killed_right_after(self, pid: int, finished: float) -> bool:
-        for fault in self.report.faults:
-            if fault.kind in (WORKER_KILL, WORKER_STOP) and fault.pid == pid and fault.at >= finished:
-                return not self.job_log.started_between(pid, finished, fault.at)
-        return False
+    def _killed_right_after(self, pid: int, finished: float, status: dict) -> bool:
+        if self.job_log.started_between(pid, finished, float("inf")):
+            return False  # it went on to another job: this outcome should have been committed first
+        faulted = any(f.kind in (WORKER_KILL, WORKER_STOP) and f.pid == pid and f.at >= finished
+                      for f in self.report.faults)
+        killed = any(owner(e["worker_id"])[1] == pid and (e["error"] or "").startswith(("WorkerDied", "WorkerHung"))
+                     for e in status["executions"])
+        return faulted or killed
 
     def _fault_latencies(self, by_worker: dict, runs: dict) -> None:
         """For each fault, its victims (executions of its worker(s) that did not complete) and how

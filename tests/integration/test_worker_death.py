@@ -50,7 +50,7 @@ def test_sys_exit_in_a_job_is_the_job_failing_not_the_worker(make_daemon):
 
 
 def test_stopped_worker_is_declared_hung_killed_and_its_job_retried(make_daemon, tmp_path):
-    daemon = make_daemon(workers=1, heartbeat_timeout=1.0).start()
+    daemon = make_daemon(workers=1, heartbeat_timeout=1.0, heartbeat_interval=0.2).start()
     queue = daemon.queue()
     runs = tmp_path / "runs.txt"
     job_id = queue.submit(Job("frozen", jobfuncs.record, params={"path": str(runs), "seconds": 1}))
@@ -84,7 +84,8 @@ def test_kill_9_of_a_worker_mid_batch_gives_back_the_jobs_it_never_started_unspe
 def test_a_stopped_worker_dies_at_its_limit_not_after_kill_grace(make_daemon, tmp_path, limit):
     # kill_grace is far longer than the test waits: the worker must die of the TERM
     # sent with a CONT, not of the SIGKILL that would follow a minute later.
-    daemon = make_daemon(workers=1, heartbeat_timeout=1.0 if limit == "heartbeat" else 60.0, kill_grace=60.0).start()
+    daemon = make_daemon(workers=1, heartbeat_timeout=1.0 if limit == "heartbeat" else 60.0, heartbeat_interval=0.2,
+                         kill_grace=60.0).start()
     queue = daemon.queue()
     runs = tmp_path / "runs.txt"
     seconds, timeout = (30, 300) if limit == "heartbeat" else (30, 1.5)

@@ -83,3 +83,9 @@ def test_gigqd_check_lists_errors_and_exits_2(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "workers" in result.stderr and "log_format" in result.stderr and "2 error(s)" in result.stderr
+
+
+def test_a_heartbeat_timeout_too_close_to_the_interval_is_refused():
+    with pytest.raises(ConfigError, match=r"heartbeat_timeout \(2 s\) must be at least 3 times heartbeat_interval \(1 s\)"):
+        load(overrides={"heartbeat_timeout": 2.0, "heartbeat_interval": 1.0}, environ={})
+    assert load(overrides={"heartbeat_timeout": 3.0, "heartbeat_interval": 1.0}, environ={}).heartbeat_timeout == 3.0
