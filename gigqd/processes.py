@@ -105,5 +105,12 @@ def kill_descendants() -> int:
     return len(found)
 
 
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
 def rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20

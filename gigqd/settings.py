@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
 
 Check = Callable[[Any], Optional[str]]  # returns what is wrong, or None
+MAX_WORKERS = 256  # a pool larger than this is a mistake; the shared board is sized from it
 
 
 def _positive(value: Any) -> Optional[str]:
@@ -42,7 +43,7 @@ class Settings:
     """Everything gigqd can be told; defaults make `gigqd --db jobs.db` enough."""
 
     db: str = setting("gigq.db", "Path of the SQLite job database (created if missing).")
-    workers: int = setting(lambda: os.cpu_count() or 2, "Worker processes in the pool.", _between(1, 256),
+    workers: int = setting(lambda: os.cpu_count() or 2, "Worker processes in the pool.", _between(1, MAX_WORKERS),
                            default_text="number of CPUs")
     queues: list = setting(list, "Queues to serve; empty serves every queue.")
     imports: list = setting(list, "Modules each worker imports when it starts (a failure is a boot error).")

@@ -2,44 +2,48 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Optional, Protocol
 
+from ..settings import MAX_WORKERS
 from .server import ControlError
 
-if TYPE_CHECKING:
-    from ..supervisor.loop import Supervisor
+
+class Daemon(Protocol):
+    """What the control socket may ask of the supervisor, and nothing more."""
+
+    def identity(self) -> dict[str, Any]: ...
+    def status(self) -> dict[str, Any]: ...
+    def stop(self, fast: bool = False) -> str: ...
+    def scale(self, workers: int) -> int: ...
+    def reload(self) -> Optional[str]: ...
+    def workers_wanted(self) -> int: ...
+    def cancel_job(self, job_id: str) -> bool: ...
+    def wake_workers(self) -> None: ...
 
 
-def handlers(supervisor: "Supervisor") -> dict[str, Callable[[dict[str, Any]], Any]]:
+def handlers(daemon: Daemon) -> dict[str, Callable[[dict[str, Any]], Any]]:
     return {
-        "ping": lambda args: {"pid": supervisor.pid, "daemon_id": supervisor.daemon_id},
-        "status": lambda args: supervisor.status(),
-        "stop": lambda args: _stop(supervisor, args),
-        "scale": lambda args: {"workers": supervisor.scale(_workers(args))},
-        "reload": lambda args: _reload(supervisor),
-        "cancel": lambda args: {"stopping": supervisor.cancel_job(_job_id(args))},
-        "wake": lambda args: supervisor.pool.wake_idle(),
+        "ping": lambda args: daemon.identity(),
+        "status": lambda args: daemon.status(),
+        "stop": lambda args: {"pid": daemon.identity()["pid"], "mode": daemon.stop(fast=bool(args.get("now")))},
+        "scale": lambda args: {"workers": daemon.scale(_workers(args))},
+        "reload": lambda args: _reload(daemon),
+        "cancel": lambda args: {"stopping": daemon.cancel_job(_job_id(args))},
+        "wake": lambda args: daemon.wake_workers(),
     }
 
 
-def _stop(supervisor: "Supervisor", args: dict[str, Any]) -> dict[str, Any]:
-    supervisor.stop(fast=bool(args.get("now")))
-    return {"pid": supervisor.pid, "mode": supervisor.stopping}
-
-
-def _reload(supervisor: "Supervisor") -> dict[str, Any]:
-    if supervisor.stopping:
-        raise ControlError("the daemon is stopping")
-    error = supervisor.reload()
+def _reload(daemon: Daemon) -> dict[str, Any]:
+    error = daemon.reload()
     if error:
         raise ControlError(error)
-    return {"workers": supervisor.pool.desired}
+    return {"workers": daemon.workers_wanted()}
 
 
 def _workers(args: dict[str, Any]) -> int:
     workers = args.get("workers")
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
-        raise ControlError(f"workers must be an integer from 1 to 256, got {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ControlError(f"workers must be an integer from 1 to {MAX_WORKERS}, got {workers!r}")
     return workers
 
 

@@ -8,9 +8,8 @@ from typing import Callable, Iterator, Optional
 
 import psutil
 
-from . import signals
+from ..exits import WorkerExit
 from .watchdog import Kill
-from ..worker.main import EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED, EXIT_STOPPED
 
 
 @dataclass
@@ -25,26 +24,6 @@ class Child:
     term_sent_at: float = 0.0
     kill_sent: bool = False
     tree: list[psutil.Process] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Exit:
-    kind: str  # "stopped", "recycled", "boot_failed", "orphaned" or "died"
-    text: str
-
-
-def describe_exit(status: int) -> Exit:
-    if os.WIFSIGNALED(status):
-        signum = os.WTERMSIG(status)
-        return Exit("died", f"killed by {signals.name(signum)}")
-    code = os.waitstatus_to_exitcode(status)
-    known = {
-        EXIT_STOPPED: Exit("stopped", "stopped on request"),
-        EXIT_RECYCLED: Exit("recycled", "recycled"),
-        EXIT_BOOT_FAILED: Exit("boot_failed", "failed to start (exit 3)"),
-        EXIT_ORPHANED: Exit("orphaned", "exited because its supervisor was gone"),
-    }
-    return known.get(code, Exit("died", f"exited with status {code}"))
 
 
 class Children:
@@ -64,7 +43,7 @@ class Children:
         if pid == 0:  # pragma: no cover - runs in the child
             os.close(write_fd)
             child_main(read_fd)
-            os._exit(70)
+            os._exit(WorkerExit.CRASHED)
         os.close(read_fd)
         os.set_blocking(write_fd, False)
         child = Child(slot, pid, worker_id, write_fd, generation)

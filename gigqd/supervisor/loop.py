@@ -14,21 +14,22 @@ from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
 
 from .. import config, files, logs, processes, systemd, titles
-from . import recovery, signals, watchdog
 from ..board import BOOTING, STARTED, Board
-from .children import Child, describe_exit
 from ..control import commands
 from ..control.server import ControlServer
-from .pool import BOARD_SLOTS, Pool
+from ..exits import describe
 from ..settings import Settings
-from .status import Throughput, report
+from . import recovery, signals, status, watchdog
+from .children import Child
+from .doorbell import Doorbell
+from .pool import BOARD_SLOTS, Pool
+from .status import Throughput
+from .timers import Timers
 
-IDLE_WAIT = 1.0
-BUSY_WAIT = 0.1
-QUICK_ORPHAN_RECHECK = 1.0
 CANCEL_CHECK_INTERVAL = 1.0
 STRAY_CHECK_INTERVAL = 2.0
 STATUS_INTERVAL = 5.0  # how often systemd's one-line STATUS= is refreshed
+THROUGHPUT_INTERVAL = 1.0
 
 
 class Supervisor:
@@ -45,26 +46,23 @@ class Supervisor:
         self.selector = selectors.DefaultSelector()
         self.pool = Pool(settings, self.daemon_id, self.board, self.log, self._private_fds)
         self.store: Optional[SqliteStore] = None
-        self.doorbell: Optional[socket.socket] = None
+        self.doorbell = Doorbell(self.daemon_id)
         self.stopping: Optional[str] = None  # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.started = time.monotonic()
-        self.next_heartbeat = 0.0
-        self.next_orphan_check = 0.0
         self.control: Optional[ControlServer] = None
         self.throughput = Throughput()
         self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
-        self.next_cancel_check = 0.0
-        self.next_stray_check = 0.0
+        self.departures: list[recovery.Departure] = []  # reaped workers whose leftovers are still dying
         self.strays_checked_at = -1
         self.notifier = systemd.Notifier()
-        self.next_status = 0.0
+        self.timers = Timers()
 
     # lifecycle ------------------------------------------------------------
     def run(self) -> int:
         self.start()
         try:
-            while not (self.stopping and len(self.pool.children) == 0):
+            while not (self.stopping and len(self.pool.children) == 0 and not self.departures):
                 self.tick()
         finally:
             self.close()
@@ -78,7 +76,7 @@ class Supervisor:
                 if os.path.exists(path):
                     files.share_with_group(path, settings.socket_group)
         processes.become_subreaper()
-        self._open_doorbell()
+        self.selector.register(self.doorbell.open(), selectors.EVENT_READ, self._on_doorbell)
         self.control = ControlServer(settings.control_socket(), settings.socket_mode, settings.socket_group,
                                      commands.handlers(self), self.selector, self.log)
         self.control.listen()
@@ -87,10 +85,10 @@ class Supervisor:
         now = time.time()
         self.store.register_daemon(DaemonInfo(
             self.daemon_id, self.host, os.getpid(), processes.start_time(), now, now,
-            socket_path=settings.control_socket(), doorbell_path="@" + self._doorbell_name(),
+            socket_path=settings.control_socket(), doorbell_path=self.doorbell.path,
             queues=",".join(settings.queues),
         ))
-        self._check_orphans()
+        self._add_timers()
         self.pool.maintain()
         titles.supervisor(settings.db, self.pool.desired)
         self._write_pid_file()
@@ -101,10 +99,13 @@ class Supervisor:
         for key, _ in self.selector.select(self._wait_time()):
             key.data()
         self._reap()
+        self._settle_departures()
         self._watch()
         if not self.stopping:
             self.pool.maintain()
-        self._periodic()
+        now = time.monotonic()
+        self.notifier.ping_if_due(now)  # the loop is turning: tell systemd's watchdog
+        self.timers.run_due(now)
 
     def close(self) -> None:
         self.inbox.uninstall()
@@ -115,8 +116,7 @@ class Supervisor:
                 self.store.deregister_daemon(self.daemon_id)
             except GigqError as error:
                 self.log.error("daemon_stopped", error=str(error))
-        if self.doorbell is not None:
-            self.doorbell.close()
+        self.doorbell.close()
         if self.settings.pid_file:
             try:
                 os.unlink(self.settings.pid_file)
@@ -124,8 +124,12 @@ class Supervisor:
                 pass
         self.log.info("daemon_stopped")
 
-    # requests ---------------------------------------------------------------
-    def stop(self, fast: bool = False) -> None:
+    # requests: what the control socket and signals may ask ------------------------
+    def identity(self) -> dict[str, Any]:
+        return {"pid": self.pid, "daemon_id": self.daemon_id}
+
+    def stop(self, fast: bool = False) -> str:
+        """Stop gracefully (running jobs finish), or at once; a second request hurries the first."""
         self.notifier.stopping()
         if fast or self.stopping == "graceful":
             self.stopping = "fast"
@@ -136,9 +140,12 @@ class Supervisor:
             self.stop_deadline = time.monotonic() + self.settings.graceful_timeout
             self.pool.retire_all()
         self.log.info("daemon_stopping_requested", mode=self.stopping)
+        return self.stopping
 
     def reload(self) -> Optional[str]:
         """Re-read the configuration and roll the workers over; the error, if it was refused."""
+        if self.stopping:
+            return "the daemon is stopping"
         self.notifier.reloading()
         try:
             fresh = config.load(self.config_path, self.overrides)
@@ -163,6 +170,12 @@ class Supervisor:
         self.log.info("pool_scaled", workers=desired)
         return desired
 
+    def workers_wanted(self) -> int:
+        return self.pool.desired
+
+    def wake_workers(self) -> None:
+        self.pool.wake_idle()
+
     def cancel_job(self, job_id: str) -> bool:
         """Stop a running job of ours now; one not started yet is stopped when it starts."""
         for child in self.pool.children:
@@ -173,17 +186,26 @@ class Supervisor:
                 self.cancels.discard(job_id)
                 return True
         self.cancels.add(job_id)
+        self.timers.soon("cancel_check", time.monotonic())
         return False
 
     def status(self) -> dict:
-        return report(self)
+        settings = self.settings
+        daemon = {
+            "pid": self.pid, "daemon_id": self.daemon_id, "host": self.host, "db": settings.db,
+            "uptime": round(time.monotonic() - self.started, 1), "workers": self.pool.desired,
+            "queues": settings.queues, "stopping": self.stopping,
+            "jobs_per_minute": round(self.throughput.per_minute(), 1), "socket": settings.control_socket(),
+        }
+        children = sorted(self.pool.children, key=lambda c: c.slot)
+        return status.report(daemon, self.store, [status.worker(c, self.board.read(c.slot)) for c in children])
 
     # the loop's parts ---------------------------------------------------------
     def _on_signals(self) -> None:
         for signum in self.inbox.take():
             if signum == signal.SIGCHLD:
                 continue
-            self.log.info("signal_received", signal=signals.name(signum))
+            self.log.info("signal_received", signal=processes.signal_name(signum))
             if signum in (signal.SIGTERM, signal.SIGINT):
                 self.stop()
             elif signum == signal.SIGQUIT:
@@ -196,31 +218,42 @@ class Supervisor:
                 self.scale(self.pool.desired - 1)
 
     def _on_doorbell(self) -> None:
-        try:
-            while self.doorbell.recv(64):
-                pass
-        except BlockingIOError:
-            pass
+        self.doorbell.drain()
         self.pool.wake_idle()
 
     def _reap(self) -> None:
-        for child, pid, status in self.pool.children.reap():
+        for child, pid, wait_status in self.pool.children.reap():
             if child is not None:
-                self._worker_ended(child, status)
+                self._worker_ended(child, wait_status)
 
-    def _worker_ended(self, child: Child, status: int) -> None:
-        ended = describe_exit(status)
-        view = self.board.read(child.slot)
+    def _worker_ended(self, child: Child, wait_status: int) -> None:
+        ended = describe(wait_status)
+        view = self.board.read(child.slot)  # after waitpid(): every store of the dead worker is visible
         self.throughput.retired += view.jobs_done
-        recovery.kill_leftovers(child, self.pool.worker_pids())
-        recovery.settle(self.store, child, view, ended, self.stopping is not None, self.log)
-        event = "worker_exited" if ended.kind in ("stopped", "recycled") and child.kill is None else "worker_died"
+        self.departures.append(recovery.begin_departure(child, view, ended))
         fields = dict(worker_id=child.worker_id, worker_pid=child.pid, slot=child.slot + 1, exit=ended.text)
         if child.kill is not None:
             fields["killed_because"] = child.kill.detail
+        event = watchdog.end_event(ended, killed=child.kill is not None)
         (self.log.info if event == "worker_exited" else self.log.warning)(event, **fields)
-        if ended.kind == "boot_failed" or (view.state == BOOTING and child.kill is None and not child.retiring):
+        if watchdog.counts_as_boot_failure(ended, view.state, child.kill is not None, child.retiring):
             self.pool.worker_ended(child, booted=False)
+
+    def _settle_departures(self) -> None:
+        """Record a dead worker's claims once nothing its job started is alive (the job may run again then)."""
+        if not self.departures:
+            return
+        adopted = recovery.adopted(self.pool.worker_pids())
+        now = time.monotonic()
+        for departure in list(self.departures):
+            if recovery.still_running(departure, adopted):
+                if not watchdog.leftovers_overdue(departure.since, now):
+                    continue
+                self.log.warning("worker_leftovers_abandoned", worker_id=departure.child.worker_id,
+                                 pids=[p.pid for p in departure.leftovers], seconds=round(now - departure.since, 1))
+            self.departures.remove(departure)
+            recovery.settle(self.store, departure.child, departure.view, departure.ended, self.stopping is not None,
+                            self.log)
 
     def _watch(self) -> None:
         now = time.monotonic()
@@ -230,16 +263,13 @@ class Supervisor:
                                         self.settings.heartbeat_timeout)
                 if kill is not None:
                     self._begin_kill(child, kill)
-            elif not child.kill_sent and now - child.term_sent_at >= self.settings.kill_grace:
-                processes.signal_tree(child.pid, signal.SIGKILL, child.tree)
-                child.kill_sent = True
-                self.log.warning("worker_killed", worker_id=child.worker_id, worker_pid=child.pid, signal="SIGKILL")
-            if child.kill is None and self.board.read(child.slot).state != BOOTING and self.pool.boot_failures:
+            elif not child.kill_sent and watchdog.sigkill_due(child.term_sent_at, now, self.settings.kill_grace):
+                self._send_sigkill(child)
+            if child.kill is None and self.pool.boot_failures and self.board.read(child.slot).state != BOOTING:
                 self.pool.worker_ended(child, booted=True)
         if self.stopping == "graceful" and now >= self.stop_deadline:
             for child in self.pool.children:
-                if child.kill is None:
-                    self._begin_kill(child, watchdog.Kill(child.slot, watchdog.SHUTDOWN, "graceful_timeout passed"))
+                self._begin_kill(child, watchdog.Kill(child.slot, watchdog.SHUTDOWN, "graceful_timeout passed"))
 
     def _begin_kill(self, child: Child, kill: watchdog.Kill) -> None:
         if child.kill is not None:
@@ -251,52 +281,67 @@ class Supervisor:
         self.log.warning(event, worker_id=child.worker_id, worker_pid=child.pid, reason=kill.detail,
                          job_id=kill.claim.job_id if kill.claim else None, signal="SIGTERM")
         if self.settings.kill_grace <= 0:
-            processes.signal_tree(child.pid, signal.SIGKILL, child.tree)
-            child.kill_sent = True
+            self._send_sigkill(child)
 
-    def _periodic(self) -> None:
-        now = time.monotonic()
-        self.notifier.ping_if_due(now)  # the loop is turning: tell systemd's watchdog
-        if now >= self.next_status and self.notifier.enabled:
-            self.next_status = now + STATUS_INTERVAL
-            self.notifier.status(self._summary())
-        done = sum(self.board.read(c.slot).jobs_done for c in self.pool.children)
-        self.throughput.sample(done, now)
-        if now >= self.next_cancel_check and not self.stopping:
-            self._check_cancels()
-        if now >= self.next_heartbeat and not self.stopping:
-            self.next_heartbeat = now + self.settings.lease / 4
+    def _send_sigkill(self, child: Child) -> None:
+        processes.signal_tree(child.pid, signal.SIGKILL, child.tree)
+        child.kill_sent = True
+        self.log.warning("worker_killed", worker_id=child.worker_id, worker_pid=child.pid, signal="SIGKILL")
+
+    def _wait_time(self) -> float:
+        watching = bool(self.stopping or self.cancels) or any(
+            c.kill or c.retiring or self.board.read(c.slot).started > 0 for c in self.pool.children)
+        respawn_in = self.pool.not_before - time.monotonic() if len(self.pool.active()) < self.pool.desired else None
+        wait = watchdog.tick_wait(watching, bool(self.departures), respawn_in)
+        return min(wait, self.timers.seconds_to_next(time.monotonic()))
+
+    # periodic duties, one timer each ---------------------------------------------
+    def _add_timers(self) -> None:
+        settings = lambda: self.settings  # noqa: E731 - reloads replace the settings object
+        first_orphan_check = time.monotonic() + self._check_orphans()  # before the first fork: recover the last run
+        self.timers.add("orphan_check", self._check_orphans, lambda: settings().orphan_check_interval, first_orphan_check)
+        self.timers.add("daemon_heartbeat", self._beat, lambda: settings().lease / 4)
+        self.timers.add("cancel_check", self._check_cancels, lambda: CANCEL_CHECK_INTERVAL)
+        self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
+        self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)
+        self.timers.add("status_line", self._report_status, lambda: STATUS_INTERVAL)
+
+    def _beat(self) -> None:
+        if not self.stopping:
             self._store_call(self.store.heartbeat, self.daemon_id, time.time())
-        if now >= self.next_orphan_check and not self.stopping:
-            self._check_orphans()
-        if now >= self.next_stray_check and self.throughput.total() != self.strays_checked_at:
-            # Only a job can leave a stray, so an idle pool is not scanned (it walks /proc).
-            self.next_stray_check = now + STRAY_CHECK_INTERVAL
-            self.strays_checked_at = self.throughput.total()
-            self._kill_strays()
 
-    def _summary(self) -> str:
-        busy = sum(1 for c in self.pool.children if self.board.read(c.slot).running_job is not None)
-        return (f"{len(self.pool.active())}/{self.pool.desired} workers, {busy} busy, "
-                f"{self.throughput.per_minute():.0f} jobs/min" + (f", stopping ({self.stopping})" if self.stopping else ""))
+    def _sample_throughput(self) -> None:
+        done = sum(self.board.read(c.slot).jobs_done for c in self.pool.children)
+        self.throughput.sample(done, time.monotonic())
+
+    def _report_status(self) -> None:
+        if self.notifier.enabled:
+            self.notifier.status(self._summary())
 
     def _kill_strays(self) -> None:
-        """A process a job double-forked to escape is adopted by us (subreaper): kill it."""
+        """A process a job double-forked to escape is adopted by us (subreaper): kill it.
+        Only a job can leave a stray, so an idle pool is not scanned (it walks /proc)."""
+        if self.throughput.total() == self.strays_checked_at:
+            return
+        self.strays_checked_at = self.throughput.total()
         for process in recovery.adopted(self.pool.worker_pids()):
             recovery.kill_quietly(process)
             self.log.warning("orphan_process_killed", stray_pid=process.pid, reason="escaped from a job")
 
-    def _check_cancels(self) -> None:
+    def _check_cancels(self) -> Optional[float]:
         """Act on cancel requests written to the database (gigqctl cancel, or any client)."""
-        self.next_cancel_check = time.monotonic() + (BUSY_WAIT if self.cancels else CANCEL_CHECK_INTERVAL)
-        ours = {c.worker_id for c in self.pool.children}
-        requested = self._store_call(self.store.cancel_requests) or []
-        self.cancels = set()  # rebuilt: cancel_job watches again whatever has not started yet
-        for claim in requested:
-            if claim.worker_id in ours:
-                self.cancel_job(claim.job_id)
+        if not self.stopping:
+            ours = {c.worker_id for c in self.pool.children}
+            requested = self._store_call(self.store.cancel_requests) or []
+            self.cancels = set()  # rebuilt: cancel_job watches again whatever has not started yet
+            for claim in requested:
+                if claim.worker_id in ours:
+                    self.cancel_job(claim.job_id)
+        return watchdog.BUSY_WAIT if self.cancels else None
 
-    def _check_orphans(self) -> None:
+    def _check_orphans(self) -> Optional[float]:
+        if self.stopping:
+            return None
         judge = watchdog.OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
                                      own_workers={c.worker_id for c in self.pool.children})
         requeued = self._store_call(self.store.requeue_orphans, judge) or []
@@ -304,8 +349,8 @@ class Supervisor:
             self.log.warning("job_requeued", job_id=claim.job_id, attempt=claim.attempt, worker_id=claim.worker_id, reason=reason)
         if requeued:
             self.log.info("orphans_requeued", count=len(requeued))
-        soon = judge.waiting_on_exit and time.monotonic() - self.started < 120
-        self.next_orphan_check = time.monotonic() + (QUICK_ORPHAN_RECHECK if soon else self.settings.orphan_check_interval)
+        return watchdog.orphan_check_delay(judge.waiting_on_exit, time.monotonic() - self.started,
+                                           self.settings.orphan_check_interval)
 
     def _store_call(self, operation, *args):
         try:
@@ -314,30 +359,18 @@ class Supervisor:
             self.log.error("supervisor_loop_failed", operation=operation.__name__, error=str(error))
             return None
 
-    def _wait_time(self) -> float:
-        busy = any(c.kill or c.retiring for c in self.pool.children) or self.stopping or self.cancels
-        busy = busy or any(self.board.read(c.slot).started > 0 for c in self.pool.children)
-        wait = BUSY_WAIT if busy else IDLE_WAIT
-        if len(self.pool.active()) < self.pool.desired:
-            wait = min(wait, max(0.0, self.pool.not_before - time.monotonic()))
-        return wait
+    def _summary(self) -> str:
+        busy = sum(1 for c in self.pool.children if self.board.read(c.slot).running_job is not None)
+        return (f"{len(self.pool.active())}/{self.pool.desired} workers, {busy} busy, "
+                f"{self.throughput.per_minute():.0f} jobs/min" + (f", stopping ({self.stopping})" if self.stopping else ""))
 
     # sockets and files ----------------------------------------------------------
-    def _doorbell_name(self) -> str:
-        return f"gigqd-{self.daemon_id}"
-
-    def _open_doorbell(self) -> None:
-        self.doorbell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.doorbell.bind("\0" + self._doorbell_name())
-        self.doorbell.setblocking(False)
-        self.selector.register(self.doorbell, selectors.EVENT_READ, self._on_doorbell)
-
     def _private_fds(self) -> list[int]:
         """Descriptors a forked worker must close: they belong to the supervisor."""
         fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds()]
         if self.control is not None:
             fds += self.control.fds()
-        if self.doorbell is not None:
+        if self.doorbell.fileno() is not None:
             fds.append(self.doorbell.fileno())
         try:
             fds.append(self.selector.fileno())

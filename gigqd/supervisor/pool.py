@@ -9,10 +9,10 @@ from typing import Any, Callable
 from . import watchdog
 from ..board import IDLE, Board
 from .children import Child, Children
-from ..settings import Settings
+from ..settings import MAX_WORKERS, Settings
 from ..worker.main import WorkerSpec, worker_main
 
-BOARD_SLOTS = 520  # 256 workers at most, plus room for replacements while old ones finish
+BOARD_SLOTS = 2 * MAX_WORKERS + 8  # room for a whole pool of replacements while the old one finishes
 
 
 class Pool:
@@ -91,7 +91,7 @@ class Pool:
         self.generation += 1
 
     def scale(self, workers: int) -> int:
-        self.desired = max(1, min(256, workers))
+        self.desired = max(1, min(MAX_WORKERS, workers))
         return self.desired
 
     def _pick(self, candidates: list[Child]) -> Child:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
@@ -14,30 +15,57 @@ from gigq_client.store import FAILED, TIMEOUT, Outcome, Store
 
 from . import watchdog
 from ..board import SlotView
-from .children import Child, Exit
+from ..exits import Exit
+from .children import Child
 
 
-def kill_leftovers(child: Child, worker_pids: set[int]) -> int:
-    """SIGKILL what the dead worker's job left behind: its process group, the processes
-    seen in its tree, and any orphan we adopted as subreaper. Waits until they are gone,
-    so nothing of the old run is alive when the job is handed out again."""
-    killed = 0
+@dataclass
+class Departure:
+    """A reaped worker whose claims wait until every process its job left has died,
+    so that nothing of the old run is alive when the job is handed out again."""
+
+    child: Child
+    view: SlotView  # the board as the worker left it, read after waitpid()
+    ended: Exit
+    leftovers: list[psutil.Process] = field(default_factory=list)
+    since: float = field(default_factory=time.monotonic)
+
+
+def begin_departure(child: Child, view: SlotView, ended: Exit) -> Departure:
+    """SIGKILL the dead worker's process group and every process seen in its tree."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    for _ in range(3):  # an adopted orphan's own children are re-parented to us as it dies
-        leftovers = adopted(worker_pids) + [p for p in child.tree if p.is_running()]
-        if not leftovers:
-            break
-        for process in leftovers:
-            try:
-                process.kill()
-                killed += 1
-            except psutil.Error:
-                pass
-        psutil.wait_procs(leftovers, timeout=2)
-    return killed
+    departure = Departure(child, view, ended, list(child.tree))
+    _kill_all(departure.leftovers)
+    return departure
+
+
+def still_running(departure: Departure, adopted_now: list[psutil.Process]) -> bool:
+    """Kill what is left of the departed worker's job, without waiting: True while any
+    of it still runs. `adopted_now` are the orphans we adopted as subreaper (see
+    adopted()); their own children are re-parented to us as they die, so each look
+    may find new ones."""
+    alive = [p for p in [*departure.leftovers, *adopted_now] if _running(p)]
+    _kill_all(alive)
+    departure.leftovers = alive
+    return bool(alive)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _kill_all(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        try:
+            process.kill()  # psutil checks the start time: a reused pid is left alone
+        except psutil.Error:
+            pass
 
 
 def adopted(worker_pids: set[int]) -> list[psutil.Process]:
@@ -49,9 +77,9 @@ def adopted(worker_pids: set[int]) -> list[psutil.Process]:
 
 
 def kill_quietly(process: psutil.Process) -> None:
+    """SIGKILL without waiting: the loop reaps it like any child."""
     try:
         process.kill()
-        process.wait(timeout=2)
     except psutil.Error:
         pass
 

@@ -48,9 +48,3 @@ class SignalInbox:
 def _record(signum, frame) -> None:
     """Nothing to do here: the signal number is already in the wake-up pipe."""
 
-
-def name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return str(signum)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psutil
 
-from ..board import RUNNING, STATE_NAMES
+from gigq_client.store import Store
 
-if TYPE_CHECKING:
-    from .loop import Supervisor
+from ..board import RUNNING, STATE_NAMES, SlotView
+from .children import Child
 
 WINDOW = 60.0
 
@@ -39,23 +39,17 @@ class Throughput:
         return (done_now - done_then) * WINDOW / span
 
 
-def report(supervisor: "Supervisor") -> dict[str, Any]:
-    store, settings = supervisor.store, supervisor.settings
+def report(daemon: dict[str, Any], store: Store, workers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The status document: the daemon's own facts, the queues from the store, each worker."""
     return {
-        "daemon": {
-            "pid": supervisor.pid, "daemon_id": supervisor.daemon_id, "host": supervisor.host, "db": settings.db,
-            "uptime": round(time.monotonic() - supervisor.started, 1), "workers": supervisor.pool.desired,
-            "queues": settings.queues, "paused": store.paused_queues(), "stopping": supervisor.stopping,
-            "jobs_per_minute": round(supervisor.throughput.per_minute(), 1), "socket": settings.control_socket(),
-        },
+        "daemon": {**daemon, "paused": store.paused_queues()},
         "queues": store.stats_by_queue(),
         "totals": store.stats(),
-        "workers": [_worker(supervisor, child) for child in sorted(supervisor.pool.children, key=lambda c: c.slot)],
+        "workers": workers,
     }
 
 
-def _worker(supervisor: "Supervisor", child) -> dict[str, Any]:
-    view = supervisor.board.read(child.slot)
+def worker(child: Child, view: SlotView) -> dict[str, Any]:
     job = view.running_job
     return {
         "slot": child.slot + 1, "pid": child.pid, "worker_id": child.worker_id,

@@ -11,9 +11,18 @@ from typing import Callable, Iterable, Optional
 
 from gigq_client.store import Claim, RunningClaim
 
-from ..board import FINISHED, HELD, IDLE, STARTED, SlotView
+from ..board import BOOTING, FINISHED, HELD, IDLE, STARTED, SlotView
+from ..exits import Exit, WorkerExit
 
 TIMEOUT, HUNG, SHUTDOWN, CANCEL = "timeout", "hung", "shutdown", "cancel"
+IDLE_WAIT = 1.0  # seconds the loop sleeps with nothing to watch (signals and sockets wake it)
+BUSY_WAIT = 0.1  # while a job runs: timeouts are seen within this
+SETTLING_WAIT = 0.01  # while a dead worker's leftover processes are dying
+QUICK_ORPHAN_RECHECK = 1.0
+ORPHAN_GRACE_AFTER_START = 120.0
+# A SIGKILLed process dies at once unless it sleeps in the kernel (a hung NFS mount,
+# a device): after this long its worker's claims are settled anyway, and it is logged.
+LEFTOVER_PATIENCE = 60.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,38 @@ class OrphanJudge:
         if running.daemon_heartbeat is None or self.now - running.daemon_heartbeat > self.lease:
             return f"daemon of worker {worker} on {running.host} sent no heartbeat for more than {self.lease:g} s"
         return None
+
+
+def sigkill_due(term_sent_at: float, now: float, kill_grace: float) -> bool:
+    """The second step of a kill: TERM (with CONT) went out kill_grace ago and the worker is still there."""
+    return now - term_sent_at >= kill_grace
+
+
+def counts_as_boot_failure(ended: Exit, state_at_end: int, killed: bool, retiring: bool) -> bool:
+    """A worker that died before it finished booting, on its own: the slot backs off."""
+    return ended.code == WorkerExit.BOOT_FAILED or (state_at_end == BOOTING and not killed and not retiring)
+
+
+def end_event(ended: Exit, killed: bool) -> str:
+    """worker_exited for a planned exit between jobs, worker_died for anything else."""
+    return "worker_exited" if ended.planned and not killed else "worker_died"
+
+
+def orphan_check_delay(waiting_on_exit: int, uptime: float, interval: float) -> float:
+    """Look again within a second while a dead daemon's workers on this host are still
+    finishing their jobs (only in our first two minutes, when that is expected)."""
+    return QUICK_ORPHAN_RECHECK if waiting_on_exit and uptime < ORPHAN_GRACE_AFTER_START else interval
+
+
+def leftovers_overdue(since: float, now: float) -> bool:
+    return now - since > LEFTOVER_PATIENCE
+
+
+def tick_wait(watching: bool, settling: bool, respawn_in: Optional[float]) -> float:
+    """How long the loop may sleep: briefly while it watches a job's clock, a kill or a
+    stop; at once for a dead worker's leftovers; never past a respawn that is due."""
+    wait = SETTLING_WAIT if settling else BUSY_WAIT if watching else IDLE_WAIT
+    return wait if respawn_in is None else min(wait, max(0.0, respawn_in))
 
 
 def respawn_delay(failures: int, maximum: float) -> float:

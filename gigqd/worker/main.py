@@ -14,21 +14,20 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from gigq_client import GigqError
-from gigq_client.store import SqliteStore
+from gigq_client.store import COMPLETED, SqliteStore
 
 from .. import board, logs, processes, systemd, titles
+from ..exits import WorkerExit
 from ..embedded import Worker
 from .streams import StandardStreams
 from .execute import Executor, describe
 from .runner import JobRunner
 from ..settings import Settings
 
-# Exit codes tell the supervisor why a worker ended; any other code or a signal means it died.
-EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
 
-__all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
+__all__ = ["Worker", "WorkerSpec", "worker_main"]
 
 
 @dataclass
@@ -48,13 +47,13 @@ class WorkerSpec:
 
 def worker_main(spec: WorkerSpec) -> NoReturn:
     """Entry point in the forked child; never returns."""
-    code = EXIT_BOOT_FAILED
+    code = WorkerExit.BOOT_FAILED
     try:
         _detach(spec)
         code = _boot_and_run(spec)
     except BaseException as error:  # the last line of defence: report, then exit with a code
         logs.get_logger(worker_id=spec.worker_id, pid=os.getpid()).error("worker_died", error=describe(error))
-        code = 70
+        code = WorkerExit.CRASHED
     finally:
         sys.stdout.flush()
         os._exit(code)
@@ -90,7 +89,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
             importlib.import_module(module)
     except BaseException as error:
         log.error("worker_boot_failed", error=describe(error))
-        return EXIT_BOOT_FAILED
+        return WorkerExit.BOOT_FAILED
     slot = spec.board.writer(spec.slot)
     _start_heartbeat(spec, slot, log)
     executor = Executor(settings.allowed_modules, settings.max_result_bytes, store.parent_results)
@@ -138,7 +137,7 @@ class PooledLoop:
             self.runner.run_next()
             self._after_job()
             if self.exit_code is None and self.slot.stop_requested():  # shared memory: no system call
-                self.exit_code = EXIT_STOPPED
+                self.exit_code = WorkerExit.STOPPED
         elif not self.runner.claim():
             self._idle()
 
@@ -151,7 +150,7 @@ class PooledLoop:
 
     def _leave_orphaned(self) -> None:
         self.log.warning("worker_orphaned", reason="the supervisor is gone; recording finished work, then exiting")
-        self.exit_code = EXIT_ORPHANED
+        self.exit_code = WorkerExit.ORPHANED
 
     def _give_back(self) -> None:
         """Record what ran and release what did not start, on every way out. A store
@@ -191,7 +190,7 @@ class PooledLoop:
         if not data:  # EOF: the supervisor's end closed (it may not have been reparented yet)
             self._leave_orphaned()
         elif b"s" in data:
-            self.exit_code = EXIT_STOPPED
+            self.exit_code = WorkerExit.STOPPED
 
     def _after_job(self) -> None:
         self.streams.restore()
@@ -201,7 +200,7 @@ class PooledLoop:
         recycle = self._recycle_reason()
         if recycle:
             self.log.info("worker_recycled", reason=recycle)
-            self.exit_code = EXIT_RECYCLED
+            self.exit_code = WorkerExit.RECYCLED
 
     def _recycle_reason(self) -> str:
         done = self.jobs_done
@@ -226,7 +225,7 @@ def _start_heartbeat(spec: WorkerSpec, slot: board.SlotWriter, log) -> None:
                 log.warning("job_killed", job_id=view.running_job.job_id, reason="ran past its timeout of "
                             f"{view.timeout:g} s after its supervisor died")
                 processes.kill_descendants()
-                os._exit(EXIT_ORPHANED)
+                os._exit(WorkerExit.ORPHANED)
             if view.state == board.RUNNING and view.running_job is not None:
                 titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, time.monotonic() - view.started)
             time.sleep(spec.settings.heartbeat_interval)
@@ -239,7 +238,7 @@ def _past_timeout(view: board.SlotView) -> bool:
 
 
 def _log_result(log, job, result, seconds: float) -> None:
-    if result.status == "completed":
+    if result.status == COMPLETED:
         log.debug("job_completed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt, seconds=round(seconds, 6))
     else:
         log.warning("job_failed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt,

@@ -6,7 +6,8 @@ import pytest
 
 from gigq_client.store import Claim, RunningClaim
 from gigqd.supervisor import watchdog
-from gigqd.board import FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
+from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
+from gigqd.exits import Exit, WorkerExit, describe
 from gigqd.worker.runner import claim_size
 
 
@@ -99,3 +100,57 @@ def test_scale_down_prefers_an_idle_worker():
 @pytest.mark.parametrize("average, expected", [(0.00001, 32), (0.005, 20), (0.01, 10), (0.1, 1), (5.0, 1)])
 def test_claim_size_holds_at_most_about_100_ms_of_work(average, expected):
     assert claim_size(average, batch_max=32) == expected
+
+
+@pytest.mark.parametrize("sent, now, grace, due", [(10.0, 14.9, 5.0, False), (10.0, 15.0, 5.0, True), (10.0, 10.0, 0.0, True)])
+def test_sigkill_follows_term_after_kill_grace(sent, now, grace, due):
+    assert watchdog.sigkill_due(sent, now, grace) is due
+
+
+STOPPED, BOOT_FAILED, DIED = Exit(WorkerExit.STOPPED, "stopped"), Exit(WorkerExit.BOOT_FAILED, "boot"), Exit(None, "killed")
+
+
+@pytest.mark.parametrize(
+    "ended, state, killed, retiring, counts",
+    [
+        (BOOT_FAILED, IDLE, False, False, True),  # said so itself
+        (DIED, BOOTING, False, False, True),  # died on its way up
+        (DIED, BOOTING, True, False, False),  # we killed it while it booted (a fast stop)
+        (STOPPED, BOOTING, False, True, False),  # told to stop before it had booted
+        (DIED, IDLE, False, False, False),  # died after booting: a job's doing
+    ],
+)
+def test_which_deaths_count_as_boot_failures(ended, state, killed, retiring, counts):
+    assert watchdog.counts_as_boot_failure(ended, state, killed, retiring) is counts
+
+
+@pytest.mark.parametrize(
+    "ended, killed, event",
+    [(STOPPED, False, "worker_exited"), (Exit(WorkerExit.RECYCLED, "r"), False, "worker_exited"),
+     (STOPPED, True, "worker_died"), (DIED, False, "worker_died"), (Exit(WorkerExit.ORPHANED, "o"), False, "worker_died")],
+)
+def test_only_planned_exits_are_logged_as_exited(ended, killed, event):
+    assert watchdog.end_event(ended, killed) == event
+
+
+@pytest.mark.parametrize("waiting, uptime, delay", [(0, 5.0, 30.0), (2, 5.0, 1.0), (2, 500.0, 30.0)])
+def test_orphans_are_looked_at_again_soon_while_a_dead_daemons_workers_finish(waiting, uptime, delay):
+    assert watchdog.orphan_check_delay(waiting, uptime, interval=30.0) == delay
+
+
+@pytest.mark.parametrize(
+    "watching, settling, respawn_in, wait",
+    [(False, False, None, 1.0), (True, False, None, 0.1), (True, True, None, 0.01), (False, False, 0.3, 0.3),
+     (True, False, -2.0, 0.0)],
+)
+def test_the_loop_sleeps_long_only_with_nothing_to_watch(watching, settling, respawn_in, wait):
+    assert watchdog.tick_wait(watching, settling, respawn_in) == wait
+
+
+@pytest.mark.parametrize("status, code, planned", [(0, WorkerExit.STOPPED, True), (5 << 8, WorkerExit.RECYCLED, True),
+                                                   (4 << 8, WorkerExit.ORPHANED, False), (9, None, False),
+                                                   (42 << 8, None, False)])
+def test_exit_statuses_are_named(status, code, planned):
+    ended = describe(status)
+    assert (ended.code, ended.planned) == (code, planned)
+    assert "SIGKILL" in ended.text if status == 9 else "42" in ended.text if status == 42 << 8 else True
