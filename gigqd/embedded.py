@@ -17,11 +17,11 @@ import time
 import uuid
 from typing import Optional
 
+from gigq_client.execute import Executor
 from gigq_client.store import DaemonInfo, SqliteStore
 
 from . import processes
 from .supervisor import watchdog
-from .worker.execute import Executor
 from .worker.runner import JobRunner
 
 ORPHAN_CHECK_INTERVAL = 30.0  # seconds; as gigqd's default orphan_check_interval

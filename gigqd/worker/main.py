@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from gigq_client import GigqError
+from gigq_client.execute import Executor, describe
 from gigq_client.store import SqliteStore
 
 from .. import board, logs, processes, systemd, titles
 from ..embedded import Worker
 from .streams import StandardStreams
-from .execute import Executor, describe
 from .prefetch import Prefetcher
 from .runner import HOLD_TARGET, JobRunner
 from ..settings import Settings

@@ -6,10 +6,10 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
+from gigq_client.execute import Executor, Result
 from gigq_client.store import ClaimedJob, Outcome, Store
 
 from .. import board
-from .execute import Executor, Result
 from .prefetch import Prefetcher
 
 # Claim about this many seconds of work at once, and record finished outcomes at

@@ -19,7 +19,7 @@ from gigq_client.store import SqliteStore
 from gigqd import board, logs
 from gigqd.supervisor import recovery
 from gigqd.supervisor.children import Child, describe_exit
-from gigqd.worker.execute import Executor
+from gigq_client.execute import Executor
 from gigqd.worker.prefetch import Prefetcher
 from gigqd.worker.runner import HOLD_TARGET, JobRunner
 from tests import jobfuncs

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from gigq_client.functions import resolve
-from gigq_client.serialize import to_json
-from gigq_client.store import COMPLETED, FAILED, ClaimedJob
+from .functions import resolve
+from .serialize import to_json
+from .store import COMPLETED, FAILED, ClaimedJob
 
 ParentResults = Callable[[Sequence[str]], dict[str, Any]]
 _DECODE = json.JSONDecoder().decode
