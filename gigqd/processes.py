@@ -9,23 +9,10 @@ from typing import Iterable
 
 import psutil
 
+# A process's identity (pid and start time) is read where gigq_client.Worker reads it too.
+from gigq_client.liveness import alive, start_time  # noqa: F401
+
 PR_SET_CHILD_SUBREAPER = 36
-
-
-def start_time(pid: int | None = None) -> float:
-    """The process's start time, which with its pid identifies it even after pid reuse."""
-    return round(psutil.Process(pid or os.getpid()).create_time(), 3)
-
-
-def alive(pid: int, started: float | None) -> bool:
-    """True if `pid` runs and is the same process that started at `started`."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(round(process.create_time(), 3) - started) < 0.01
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        return False
 
 
 def become_subreaper() -> bool:
