@@ -10,7 +10,7 @@ import click
 
 from gigq_client import GigqError
 
-from . import config, files, logs
+from . import config, files, logs, processes
 from .settings import SETTINGS
 
 LOG_FORMATS = ["auto", "json", "console"]
@@ -24,10 +24,13 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 @click.option("--queues", help="Comma-separated queues to serve (default: all).")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), help=SETTINGS["log_format"].metadata["help"])
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help=SETTINGS["log_level"].metadata["help"])
+@click.option("--poll-interval", type=float, help=SETTINGS["poll_interval"].metadata["help"])
 @click.option("--pid-file", help=SETTINGS["pid_file"].metadata["help"])
+@click.option("--stop-with-parent", "parent_pid", type=int, metavar="PID",
+              help="Stop gracefully when process PID, which started gigqd, ends (gigq_client.Worker sets it).")
 @click.version_option(package_name="gigqd")
 @click.pass_context
-def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
+def main(ctx: click.Context, config_path: Optional[str], parent_pid: Optional[int], **flags: Any) -> None:
     """Run the GigQ daemon in the foreground: a supervisor and its pool of workers.
 
     Command line beats environment (GIGQD_*), which beats the config file, which
@@ -42,6 +45,9 @@ def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
     logs.configure(settings.log_format, settings.log_level, stream)
     for warning in config.warnings_for(settings):
         logs.get_logger().warning("config_warned", warning=warning)
+    if parent_pid is not None and not processes.term_when_parent_exits(parent_pid):
+        logs.get_logger().info("parent_ended", parent_pid=parent_pid)
+        sys.exit(0)
     _import_from_current_directory()
     from .supervisor.loop import Supervisor
 
