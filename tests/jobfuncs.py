@@ -215,3 +215,15 @@ def spin(seconds):
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
+
+
+def rendezvous(folder, count, timeout=30.0):
+    """Note this run in `folder`, then wait until `count` runs have: they can only all
+    complete if they run at the same time. Returns this run's pid."""
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(folder)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(os.listdir(folder))} of {count} runs were running together")
+        time.sleep(0.01)
+    return os.getpid()

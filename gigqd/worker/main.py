@@ -18,7 +18,6 @@ from gigq_client.execute import Executor, describe
 from gigq_client.store import SqliteStore
 
 from .. import board, logs, processes, systemd, titles
-from ..embedded import Worker
 from .streams import StandardStreams
 from .prefetch import Prefetcher
 from .runner import HOLD_TARGET, JobRunner
@@ -29,7 +28,7 @@ EXIT_STOPPED, EXIT_BOOT_FAILED, EXIT_ORPHANED, EXIT_RECYCLED = 0, 3, 4, 5
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
 
-__all__ = ["Worker", "WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
+__all__ = ["WorkerSpec", "worker_main", "EXIT_STOPPED", "EXIT_BOOT_FAILED", "EXIT_ORPHANED", "EXIT_RECYCLED"]
 
 
 @dataclass
