@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grp
+import shlex
 import os
 import re
 import stat
@@ -10,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gigq_client import Job
+import pytest
+
+from gigq_client import Job, JobQueue
 from tests import jobfuncs
 from tests.conftest import ROOT
-from tests.integration.ctl import ctl
+from tests.integration.ctl import ctl, job_id_from
 from tests.integration.daemon import wait_status
 
 EVIL = "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').touch()\n\ndef run():\n    return 'ran'\n"
@@ -65,7 +68,7 @@ def test_every_file_gigqd_creates_gives_nothing_to_other_users(tmp_path):
 
 def test_socket_group_opens_socket_and_database_to_that_group(make_daemon):
     group = grp.getgrgid(os.getgid()).gr_name
-    daemon = make_daemon(workers=1, socket_group=group).start()
+    daemon = make_daemon(workers=1, socket_group=group, allowed_modules=["tests.jobfuncs"]).start()
     for path in (daemon.db, daemon.db + ".sock"):
         assert _mode(Path(path)) == 0o660 and os.stat(path).st_gid == os.getgid()
 
@@ -75,3 +78,33 @@ def test_no_pickle_anywhere():
     offenders = [str(path) for package in ("gigqd", "gigq_client") for path in (Path(ROOT) / package).rglob("*.py")
                  if pattern.search(path.read_text())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("reference, params", [
+    ("os:system", {"command": "touch {T}"}),
+    ("subprocess:run", {"args": ["touch", "{T}"]}),
+    ("builtins:open", {"file": "{T}", "mode": "w"}),
+    ("shutil:copyfile", {"src": __file__, "dst": "{T}"}),
+])
+def test_a_daemon_on_its_defaults_refuses_standard_library_functions(make_daemon, tmp_path, reference, params):
+    daemon = make_daemon(workers=1).start()
+    queue, target = daemon.queue(), tmp_path / "ran"
+    filled = {key: [v.replace("{T}", str(target)) for v in value] if isinstance(value, list)
+              else value.replace("{T}", str(target)) for key, value in params.items()}
+    status = wait_status(queue, queue.submit(Job("hostile", reference, params=filled, max_attempts=3)), "failed")
+    assert status["error"].startswith(f"{reference} is not allowed") and "allowed_modules" in status["error"]
+    assert status["attempts"] == 1 and not target.exists()
+    assert wait_status(queue, queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2})), "completed")
+
+
+def test_gigqctl_submit_os_system_to_a_daemon_on_its_defaults_runs_nothing(tmp_path):
+    target = tmp_path / "ran"
+    ctl(tmp_path, "--db", "jobs.db", "start", "--workers", "1")
+    try:
+        output = ctl(tmp_path, "--db", "jobs.db", "submit", "os.system", "--param",
+                     f"command=touch {shlex.quote(str(target))}").stdout
+        status = wait_status(JobQueue(str(tmp_path / "jobs.db")), job_id_from(output), "failed")
+        assert 'os:system is not allowed: "*" in allowed_modules does not cover os' in status["error"]
+        assert not target.exists()
+    finally:
+        ctl(tmp_path, "--db", "jobs.db", "stop")

@@ -53,3 +53,15 @@ def test_a_dead_workers_running_job_is_recovered_and_run(db_path):
     status = queue.get_status(job_id)
     assert (status["status"], status["result"]) == ("completed", 2)
     assert "no longer running" in status["executions"][0]["error"]
+
+
+def test_process_one_refuses_a_standard_library_function_unless_listed(db_path, tmp_path):
+    queue, target = JobQueue(db_path), tmp_path / "ran"
+    job_id = queue.submit(Job("hostile", "os:system", params={"command": f"touch {target}"}, max_attempts=3))
+    assert Worker(db_path).process_one() is True
+    status = queue.get_status(job_id)
+    assert (status["status"], status["attempts"]) == ("failed", 1) and not target.exists()
+    assert status["error"].startswith("os:system is not allowed") and "allowed_modules" in status["error"]
+    listed = queue.submit(Job("listed", "os:system", params={"command": f"touch {target}"}))
+    assert Worker(db_path, allowed_modules=["os"]).process_one() and queue.get_status(listed)["result"] == 0
+    assert target.exists()
