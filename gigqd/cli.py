@@ -10,8 +10,8 @@ import click
 
 from gigq_client import GigqError
 
-from . import config, files, logs, processes
-from .settings import SETTINGS
+from . import config, files, logs, processes, sharing
+from .settings import SETTINGS, Settings
 
 LOG_FORMATS = ["auto", "json", "console"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -41,6 +41,7 @@ def main(ctx: click.Context, config_path: Optional[str], parent_pid: Optional[in
         return
     overrides = _overrides(flags)
     settings = _load_or_exit(config_path, overrides)
+    _exit_if_shared(settings)
     stream = files.open_private(settings.log_file) if settings.log_file else sys.stderr
     logs.configure(settings.log_format, settings.log_level, stream)
     for warning in config.warnings_for(settings):
@@ -64,6 +65,7 @@ def main(ctx: click.Context, config_path: Optional[str], parent_pid: Optional[in
 def check(config_path: str) -> None:
     """Validate a config file: list every error and exit non-zero, starting nothing."""
     settings = _load_or_exit(config_path, {})
+    _exit_if_shared(settings)
     for warning in config.warnings_for(settings):
         click.echo(f"warning: {warning}")
     click.echo(f"{config_path}: OK (db {settings.db}, {settings.workers} workers)")
@@ -74,6 +76,14 @@ def _import_from_current_directory() -> None:
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
+
+
+def _exit_if_shared(settings: Settings) -> None:
+    """Refuse "*" when others can write the database (the settings alone were checked by load)."""
+    refused = sharing.refusal(settings)
+    if refused:
+        click.echo(f"gigqd: {refused}", err=True)
+        sys.exit(2)
 
 
 def _overrides(flags: dict[str, Any]) -> dict[str, Any]:

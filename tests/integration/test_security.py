@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gigq_client import Job, JobQueue
+from gigq_client import DaemonExited, Job, JobQueue, Worker
 from tests import jobfuncs
 from tests.conftest import ROOT
 from tests.integration.ctl import ctl, job_id_from
@@ -78,6 +78,53 @@ def test_no_pickle_anywhere():
     offenders = [str(path) for package in ("gigqd", "gigq_client") for path in (Path(ROOT) / package).rglob("*.py")
                  if pattern.search(path.read_text())]
     assert offenders == []
+
+
+def _gigqd(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gigqd", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT), **env))
+
+
+def _refused_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if "allowed_modules" in line]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_gigqd_refuses_star_when_socket_group_shares_the_database(tmp_path):
+    group = grp.getgrgid(os.getgid()).gr_name
+    line = _refused_line(_gigqd(tmp_path, "--db", "jobs.db", GIGQD_SOCKET_GROUP=group))
+    assert '"*" is refused while socket_group' in line and "list your job modules" in line
+    assert not (tmp_path / "jobs.db.sock").exists() and not (tmp_path / "jobs.db").exists()
+
+
+@pytest.mark.parametrize("shared", ["database", "directory"])
+def test_gigqd_refuses_star_on_a_database_others_can_write(tmp_path, shared):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    JobQueue(str(folder / "jobs.db")).close()
+    os.chmod(folder / "jobs.db" if shared == "database" else folder, 0o660 if shared == "database" else 0o770)
+    line = _refused_line(_gigqd(folder, "--db", "jobs.db"))
+    assert line.startswith('gigqd: allowed_modules: "*" is refused while ') and "writable by its group" in line
+    (tmp_path / "tasks.toml").write_text(f'db = "{folder / "jobs.db"}"\nallowed_modules = ["tasks"]\n')
+    (tmp_path / "open.toml").write_text(f'db = "{folder / "jobs.db"}"\n')
+    assert _refused_line(_gigqd(tmp_path, "check", "--config", "open.toml")) == line
+    assert _gigqd(tmp_path, "check", "--config", "tasks.toml").returncode == 0
+
+
+def test_a_sticky_directory_such_as_tmp_is_not_sharing(tmp_path):
+    folder = tmp_path / "sticky"
+    folder.mkdir()
+    os.chmod(folder, 0o1777)
+    (tmp_path / "open.toml").write_text(f'db = "{folder / "jobs.db"}"\n')
+    assert _gigqd(tmp_path, "check", "--config", "open.toml").returncode == 0
+
+
+def test_worker_start_on_a_shared_database_raises_instead_of_running_everything(db_path):
+    JobQueue(db_path).close()
+    os.chmod(db_path, 0o660)
+    with pytest.raises(DaemonExited, match="status 2"):
+        Worker(db_path).start()
 
 
 @pytest.mark.parametrize("reference, params", [

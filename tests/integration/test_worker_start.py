@@ -121,6 +121,18 @@ def test_a_gigqd_that_cannot_start_makes_start_raise_instead_of_waiting(db_path,
         Worker(db_path).start()
 
 
+def test_allowed_modules_reaches_the_child_gigqd(db_path):
+    JobQueue(db_path).close()
+    os.chmod(db_path, 0o660)  # shared with the group: "*" would be refused, a list is fine
+    queue = JobQueue(db_path)
+    worker = Worker(db_path, polling_interval=0.1, allowed_modules=["tests.jobfuncs"])
+    thread = _in_thread(worker)
+    try:
+        assert queue.wait(queue.submit(Job("add", jobfuncs.add, params={"a": 1, "b": 1})), timeout=60)["result"] == 2
+    finally:
+        _stop(worker, thread)
+
+
 def _run_app(tmp_path: Path, hang: bool, **env: str) -> tuple[subprocess.Popen, Path, JobQueue]:
     (tmp_path / "app.py").write_text(APP)
     marker = tmp_path / "noted"
