@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .errors import (
+    DaemonExited,
     DatabaseLocked,
     GigqError,
     JobNotFound,
@@ -20,6 +19,7 @@ from .errors import (
 from .jobs import Job, JobStatus
 from .logs import setup_logging
 from .queue import JobQueue, close_connections
+from .worker import Worker
 from .workflow import TaskWrapper, Workflow, task
 
 __version__ = "0.1.0"
@@ -29,15 +29,6 @@ __all__ = [
     "close_connections", "setup_logging",
     "GigqError", "StoreError", "SchemaVersionError", "DatabaseLocked", "StoreFull", "ReadOnlyStore",
     "JobValidationError", "UnknownDependency", "ParamsNotSerializable", "JobNotFound", "JobWaitTimeout",
+    "DaemonExited",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # GigQ exported Worker next to JobQueue. Ours runs in the daemon package, which
-    # ships in the same distribution; it is imported only when asked for, so
-    # gigq_client itself stays standard-library only.
-    if name == "Worker":
-        from gigqd.embedded import Worker
-
-        return Worker
-    raise AttributeError(f"module 'gigq_client' has no attribute {name!r}")

@@ -48,3 +48,7 @@ class JobNotFound(GigqError, KeyError):
 
 class JobWaitTimeout(GigqError, TimeoutError):
     """JobQueue.wait() gave up before the job reached a final state."""
+
+
+class DaemonExited(GigqError):
+    """The gigqd that Worker.start() ran ended with an error before it was asked to stop."""

@@ -86,7 +86,10 @@ def _refuse(fn: Any) -> None:
     """Refuse, with TypeError, anything a worker could not import and call by name."""
     if isinstance(fn, TaskWrapper):
         raise TypeError("@task cannot be applied twice to the same function")
-    if not callable(fn) or not hasattr(fn, "__name__") or not hasattr(fn, "__module__"):
+    if not callable(fn):
+        raise TypeError(f"@task must be applied to something callable (a module-level function), "
+                        f"got {type(fn).__name__}")
+    if not hasattr(fn, "__name__") or not hasattr(fn, "__module__"):
         raise TypeError(f"@task expected a named function, got {type(fn).__name__}")
     if fn.__name__ == "<lambda>":
         raise TypeError("@task cannot decorate a lambda: a worker cannot import it; use a named function")

@@ -1,5 +1,5 @@
 """gigqd: the GigQ daemon, a supervisor with a pool of worker processes and a watchdog."""
 
-from .embedded import Worker
+from gigq_client import Worker  # GigQ users wrote `from gigqd import Worker` too
 
 __all__ = ["Worker"]

@@ -10,8 +10,8 @@ import click
 
 from gigq_client import GigqError
 
-from . import config, files, logs
-from .settings import SETTINGS
+from . import config, files, logs, processes, sharing
+from .settings import SETTINGS, Settings
 
 LOG_FORMATS = ["auto", "json", "console"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -24,10 +24,13 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 @click.option("--queues", help="Comma-separated queues to serve (default: all).")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), help=SETTINGS["log_format"].metadata["help"])
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help=SETTINGS["log_level"].metadata["help"])
+@click.option("--poll-interval", type=float, help=SETTINGS["poll_interval"].metadata["help"])
 @click.option("--pid-file", help=SETTINGS["pid_file"].metadata["help"])
+@click.option("--stop-with-parent", "parent_pid", type=int, metavar="PID",
+              help="Stop gracefully when process PID, which started gigqd, ends (gigq_client.Worker sets it).")
 @click.version_option(package_name="gigqd")
 @click.pass_context
-def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
+def main(ctx: click.Context, config_path: Optional[str], parent_pid: Optional[int], **flags: Any) -> None:
     """Run the GigQ daemon in the foreground: a supervisor and its pool of workers.
 
     Command line beats environment (GIGQD_*), which beats the config file, which
@@ -38,10 +41,14 @@ def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
         return
     overrides = _overrides(flags)
     settings = _load_or_exit(config_path, overrides)
+    _exit_if_shared(settings)
     stream = files.open_private(settings.log_file) if settings.log_file else sys.stderr
     logs.configure(settings.log_format, settings.log_level, stream)
     for warning in config.warnings_for(settings):
         logs.get_logger().warning("config_warned", warning=warning)
+    if parent_pid is not None and not processes.term_when_parent_exits(parent_pid):
+        logs.get_logger().info("parent_ended", parent_pid=parent_pid)
+        sys.exit(0)
     _import_from_current_directory()
     from .supervisor.loop import Supervisor
 
@@ -58,6 +65,7 @@ def main(ctx: click.Context, config_path: Optional[str], **flags: Any) -> None:
 def check(config_path: str) -> None:
     """Validate a config file: list every error and exit non-zero, starting nothing."""
     settings = _load_or_exit(config_path, {})
+    _exit_if_shared(settings)
     for warning in config.warnings_for(settings):
         click.echo(f"warning: {warning}")
     click.echo(f"{config_path}: OK (db {settings.db}, {settings.workers} workers)")
@@ -68,6 +76,14 @@ def _import_from_current_directory() -> None:
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
+
+
+def _exit_if_shared(settings: Settings) -> None:
+    """Refuse "*" when others can write the database (the settings alone were checked by load)."""
+    refused = sharing.refusal(settings)
+    if refused:
+        click.echo(f"gigqd: {refused}", err=True)
+        sys.exit(2)
 
 
 def _overrides(flags: dict[str, Any]) -> dict[str, Any]:

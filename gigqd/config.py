@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 
 from gigq_client import GigqError
 
+from . import sharing
 from .settings import SETTINGS, Settings
 
 if sys.version_info >= (3, 11):
@@ -41,6 +42,9 @@ def load(
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     settings = _build(values, problems)
     problems += _inconsistencies(settings)
+    refused = sharing.refusal(settings, look_at_files=False)  # files are looked at when gigqd starts
+    if refused:
+        problems.append(refused)
     if problems:
         raise ConfigError(problems, config_path or "configuration")
     return settings
@@ -65,8 +69,9 @@ def warnings_for(settings: Settings) -> list[str]:
     found = []
     if "*" in settings.allowed_modules:
         found.append(
-            'allowed_modules allows "*": whoever can write to the database can make workers run any '
-            "importable function; list your job modules instead"
+            'allowed_modules allows "*": whoever can write to the database can make workers run any function '
+            "of your application or of the packages installed here (not the standard library's or gigqd's own); "
+            "list your job modules instead"
         )
     return found
 

@@ -9,23 +9,10 @@ from typing import Iterable
 
 import psutil
 
-PR_SET_CHILD_SUBREAPER = 36
+# A process's identity (pid and start time) is read where gigq_client.Worker reads it too.
+from gigq_client.liveness import alive, start_time  # noqa: F401
 
-
-def start_time(pid: int | None = None) -> float:
-    """The process's start time, which with its pid identifies it even after pid reuse."""
-    return round(psutil.Process(pid or os.getpid()).create_time(), 3)
-
-
-def alive(pid: int, started: float | None) -> bool:
-    """True if `pid` runs and is the same process that started at `started`."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started is None or abs(round(process.create_time(), 3) - started) < 0.01
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        return False
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 
 def become_subreaper() -> bool:
@@ -35,6 +22,17 @@ def become_subreaper() -> bool:
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def term_when_parent_exits(parent_pid: int) -> bool:
+    """Have the kernel send SIGTERM when the process that started this one ends (Linux);
+    False if `parent_pid` is no longer our parent (it ended before we asked)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    return os.getppid() == parent_pid  # after prctl: a parent that dies from now on is caught
 
 
 def descendants(pid: int) -> list[psutil.Process]:

@@ -47,7 +47,9 @@ class Settings:
                            default_text="number of CPUs")
     queues: list = setting(list, "Queues to serve; empty serves every queue.")
     imports: list = setting(list, "Modules each worker imports when it starts (a failure is a boot error).")
-    allowed_modules: list = setting(lambda: ["*"], "Module prefixes whose functions workers may run; \"*\" allows any.")
+    allowed_modules: list = setting(lambda: ["*"], "Module prefixes whose functions workers may run. \"*\" allows "
+                                    "any module but the standard library (a few pure ones aside) and gigqd's own install, "
+                                    "and is refused while others can write the database (see docs/reliability.md).")
     log_format: str = setting("auto", "auto (JSON unless on a terminal), json or console.", _one_of("auto", "json", "console"))
     log_level: str = setting("info", "debug, info, warning or error.", _one_of("debug", "info", "warning", "error"))
     log_file: str = setting("", "Append logs to this file instead of standard error.")

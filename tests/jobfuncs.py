@@ -222,3 +222,15 @@ def status_of(db, job_id):
     from gigq_client import JobQueue
 
     return JobQueue(db).get_status(job_id)["status"]
+
+
+def rendezvous(folder, count, timeout=30.0):
+    """Note this run in `folder`, then wait until `count` runs have: they can only all
+    complete if they run at the same time. Returns this run's pid."""
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + timeout
+    while len(os.listdir(folder)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(os.listdir(folder))} of {count} runs were running together")
+        time.sleep(0.01)
+    return os.getpid()

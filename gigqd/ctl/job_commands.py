@@ -87,10 +87,10 @@ def stats(ctx: Context, as_json: bool):
 @click.option("--once", is_flag=True, help="Run one job, if any, and exit.")
 @click.option("--worker-id", help="Worker id (generated if not given).")
 @click.option("--polling-interval", type=float, default=5, show_default=True, help="Seconds between looks for jobs.")
-@click.option("--concurrency", type=int, default=1, show_default=True, help="Worker processes (more than 1 runs gigqd's pool).")
+@click.option("--concurrency", type=int, default=1, show_default=True, help="Worker processes of the gigqd it runs.")
 @pass_context
 def worker(ctx: Context, once: bool, worker_id, polling_interval: float, concurrency: int):
-    """Run a worker in the foreground (GigQ's `gigq worker`); gigqd runs a supervised pool."""
+    """Run jobs in the foreground (GigQ's `gigq worker`): a gigqd until Ctrl-C, or one job here with --once."""
     click.echo(guard(lambda: jobs.run_worker(ctx.db, once, worker_id, polling_interval, concurrency)))
 
 

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from gigq_client import Job, JobQueue, JobStatus
+from gigq_client import Job, JobQueue, JobStatus, Worker
 from gigq_client.functions import parse_reference, resolve
 
 from . import output
@@ -124,8 +124,6 @@ def wait(queue: JobQueue, job_id: str, timeout: Optional[float]) -> tuple[bool, 
 
 
 def run_worker(db: str, once: bool, worker_id: Optional[str], polling_interval: float, concurrency: int) -> str:
-    from ..embedded import Worker
-
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     worker = Worker(db, worker_id=worker_id, polling_interval=polling_interval, concurrency=concurrency)

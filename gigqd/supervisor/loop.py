@@ -11,9 +11,10 @@ import uuid
 from typing import Any, Mapping, Optional
 
 from gigq_client import GigqError
+from gigq_client.orphans import OrphanJudge
 from gigq_client.store import DaemonInfo, SqliteStore
 
-from .. import config, files, logs, processes, systemd, titles
+from .. import config, files, logs, processes, sharing, systemd, titles
 from ..board import BOOTING, STARTED, Board
 from ..control import commands
 from ..control.server import ControlServer
@@ -157,6 +158,11 @@ class Supervisor:
         if fresh.db != self.settings.db:
             self.log.warning("config_reload_failed", error="db cannot change while running; keeping " + self.settings.db)
             fresh.db = self.settings.db
+        refused = sharing.refusal(fresh)  # the files may have been opened to others since we started
+        if refused:
+            self.log.error("config_reload_failed", error=refused)
+            self.notifier.ready(self._summary())
+            return refused
         self.settings = fresh
         self.pool.apply(fresh)
         titles.supervisor(fresh.db, self.pool.desired)
@@ -342,7 +348,7 @@ class Supervisor:
     def _check_orphans(self) -> Optional[float]:
         if self.stopping:
             return None
-        judge = watchdog.OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
+        judge = OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
                                      own_workers={c.worker_id for c in self.pool.children})
         requeued = self._store_call(self.store.requeue_orphans, judge) or []
         for claim, reason in requeued:

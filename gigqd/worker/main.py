@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from gigq_client import GigqError
+from gigq_client.execute import Executor, describe
 from gigq_client.store import COMPLETED, SqliteStore
 
 from .. import board, logs, processes, systemd, titles
 from ..exits import WorkerExit
-from ..embedded import Worker
 from .streams import StandardStreams
-from .execute import Executor, describe
 from .runner import JobRunner
 from ..settings import Settings
 
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
 
-__all__ = ["Worker", "WorkerSpec", "worker_main"]
+__all__ = ["WorkerSpec", "worker_main"]
 
 
 @dataclass

@@ -6,10 +6,10 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
+from gigq_client.execute import Executor, Result
 from gigq_client.store import ClaimedJob, Outcome, Store
 
 from .. import board
-from .execute import Executor, Result
 
 # Claim about this many seconds of work at once. The bound keeps a held job from
 # waiting behind its batch for long (other workers still take new work at once).

@@ -63,6 +63,16 @@ def test_open_allowed_modules_is_warned_about():
     assert warnings_for(Settings(allowed_modules=["tasks"])) == []
 
 
+def test_star_with_a_socket_group_is_a_configuration_error_naming_the_setting():
+    with pytest.raises(ConfigError) as raised:
+        load(overrides={"socket_group": "staff"}, environ={})
+    assert raised.value.problems == [
+        'allowed_modules: "*" is refused while socket_group \'staff\' shares the database and the control socket '
+        "with that group: whoever can write to the database could make workers run any function as this user; "
+        "list your job modules in allowed_modules instead"]
+    assert load(overrides={"socket_group": "staff", "allowed_modules": ["tasks"]}, environ={}).socket_group == "staff"
+
+
 def test_documented_example_names_every_setting_and_is_valid():
     path = ROOT / "config" / "gigqd.toml"
     assert set(tomllib.loads(path.read_text())) == set(SETTINGS)

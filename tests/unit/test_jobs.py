@@ -93,6 +93,14 @@ def test_task_refuses_what_a_worker_cannot_call_with_a_type_error(function, word
         task(function)
 
 
+@pytest.mark.parametrize("thing", [42, "tests.jobfuncs:noop", ["noop"]])
+@pytest.mark.parametrize("decorate", [task, task(timeout=5)], ids=["bare", "with-options"])
+def test_task_refuses_what_is_not_callable_saying_it_must_be(thing, decorate):
+    with pytest.raises(TypeError, match="must be applied to something callable") as refused:
+        decorate(thing)
+    assert type(thing).__name__ in str(refused.value)
+
+
 def test_task_refuses_unknown_options():
     with pytest.raises(TypeError, match="unexpected option"):
         task(jobfuncs.noop, retries=3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gigq_client.orphans import OrphanJudge
 from gigq_client.store import Claim, RunningClaim
 from gigqd.supervisor import watchdog
 from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
@@ -75,14 +76,14 @@ def running(host="here", pid=10, started=5.0, heartbeat=100.0, worker="w", job_s
     ],
 )
 def test_orphan_judge(claim, alive, expected):
-    judge = watchdog.OrphanJudge("here", lambda pid, started: alive, now=100.0, lease=10.0, own_workers={"mine"})
+    judge = OrphanJudge("here", lambda pid, started: alive, now=100.0, lease=10.0, own_workers={"mine"})
     reason = judge(claim)
     assert (reason is None) if expected is None else (expected in reason)
 
 
 def test_pid_reuse_is_not_mistaken_for_the_owner():
     seen = []
-    judge = watchdog.OrphanJudge("here", lambda pid, started: seen.append((pid, started)) or False, 100.0, 10.0)
+    judge = OrphanJudge("here", lambda pid, started: seen.append((pid, started)) or False, 100.0, 10.0)
     assert judge(running(pid=10, started=5.0)) is not None
     assert seen == [(10, 5.0)]  # liveness is asked with the start time, not the pid alone
 

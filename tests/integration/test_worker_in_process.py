@@ -1,12 +1,9 @@
-"""Worker: one worker inside the caller's process, as GigQ 0.5.1 offered."""
+"""Worker.process_one(): one job run inside the caller's process, as GigQ 0.5.1 offered."""
 
 from __future__ import annotations
 
-import threading
-
 from gigq_client import Job, JobQueue, Worker
 from tests import jobfuncs
-from tests.conftest import wait_for
 
 
 def test_process_one_runs_one_job(db_path):
@@ -18,21 +15,6 @@ def test_process_one_runs_one_job(db_path):
     assert queue.get_status(first)["status"] == "completed" and queue.get_status(second)["status"] == "pending"
     assert worker.process_one() is True and worker.process_one() is False
     worker.close()
-
-
-def test_start_runs_jobs_until_stop_and_wakes_on_submit(db_path):
-    queue = JobQueue(db_path)
-    worker = Worker(db_path, polling_interval=60)
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        wait_for(lambda: queue.store.daemons(), what="the worker to register")
-        job_id = queue.submit(Job("late", jobfuncs.add, params={"a": 2, "b": 2}))
-        assert queue.wait(job_id, timeout=20)["result"] == 4  # the 60 s poll was not needed
-    finally:
-        worker.stop()
-        thread.join(timeout=20)
-    assert not thread.is_alive() and queue.store.daemons() == []
 
 
 def test_failures_are_retried_then_recorded(db_path):
@@ -70,3 +52,15 @@ def test_a_dead_workers_running_job_is_recovered_and_run(db_path):
     status = queue.get_status(job_id)
     assert (status["status"], status["result"]) == ("completed", 2)
     assert "no longer running" in status["executions"][0]["error"]
+
+
+def test_process_one_refuses_a_standard_library_function_unless_listed(db_path, tmp_path):
+    queue, target = JobQueue(db_path), tmp_path / "ran"
+    job_id = queue.submit(Job("hostile", "os:system", params={"command": f"touch {target}"}, max_attempts=3))
+    assert Worker(db_path).process_one() is True
+    status = queue.get_status(job_id)
+    assert (status["status"], status["attempts"]) == ("failed", 1) and not target.exists()
+    assert status["error"].startswith("os:system is not allowed") and "allowed_modules" in status["error"]
+    listed = queue.submit(Job("listed", "os:system", params={"command": f"touch {target}"}))
+    assert Worker(db_path, allowed_modules=["os"]).process_one() and queue.get_status(listed)["result"] == 0
+    assert target.exists()

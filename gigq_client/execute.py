@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from gigq_client.functions import resolve
-from gigq_client.serialize import to_json
-from gigq_client.store import COMPLETED, FAILED, ClaimedJob
+from .allowed import AllowedModules
+from .functions import resolve
+from .serialize import to_json
+from .store import COMPLETED, FAILED, ClaimedJob
 
 ParentResults = Callable[[Sequence[str]], dict[str, Any]]
 _DECODE = json.JSONDecoder().decode
@@ -29,7 +30,7 @@ class Refused(Exception):
 
 class Executor:
     def __init__(self, allowed_modules: Sequence[str], max_result_bytes: int, parent_results: ParentResults):
-        self._allowed = tuple(allowed_modules)
+        self._allowed = AllowedModules(allowed_modules)
         self._max_result_bytes = max_result_bytes
         self._parent_results = parent_results
         self._functions: dict[tuple[str, str], tuple[Callable, bool]] = {}
@@ -51,17 +52,18 @@ class Executor:
     def _function(self, module: str, name: str) -> tuple[Callable, bool]:
         key = (module, name)
         if key not in self._functions:
-            if not self.allows(module):
-                raise Refused(f"{module}:{name} is not allowed: module {module!r} is not in allowed_modules")
+            refusal = self._allowed.refusal(module, name)  # before the import: a module's import runs its code
+            if refusal:
+                raise Refused(refusal)
             try:
                 function = resolve(module, name)
             except BaseException as error:
                 raise Refused(f"cannot import {module}:{name}: {describe(error)}") from None
+            refusal = self._allowed.refusal_of(function, module, name)
+            if refusal:
+                raise Refused(refusal)
             self._functions[key] = (function, _accepts_parent_results(function))
         return self._functions[key]
-
-    def allows(self, module: str) -> bool:
-        return any(p == "*" or module == p or module.startswith(p + ".") for p in self._allowed)
 
     def _params(self, job: ClaimedJob, wants_parents: bool) -> dict[str, Any]:
         try:
