@@ -155,3 +155,15 @@ def test_gigqctl_submit_os_system_to_a_daemon_on_its_defaults_runs_nothing(tmp_p
         assert not target.exists()
     finally:
         ctl(tmp_path, "--db", "jobs.db", "stop")
+
+
+def test_a_reload_that_brings_back_star_on_a_database_opened_to_others_is_refused(make_daemon):
+    import signal
+
+    daemon = make_daemon(workers=1, allowed_modules=["tests"]).start()
+    os.chmod(daemon.db, 0o660)  # opened to the group after the daemon started
+    daemon.write_config(allowed_modules=["*"])
+    daemon.signal(signal.SIGHUP)
+    refused = daemon.wait_event("config_reload_failed")[0]
+    assert '"*" is refused while' in refused["error"] and "writable by its group" in refused["error"]
+    assert daemon.events("config_reloaded") == [] and daemon.process.poll() is None
