@@ -143,3 +143,12 @@ def wait_until_dead(pids, timeout: float = 10.0) -> None:
 
 def now() -> float:
     return time.time()
+
+
+def teach_short_jobs(queue: JobQueue, count: int = 20) -> None:
+    """Run `count` no-op jobs, so that the worker, seeing short jobs, claims the next ones in batches."""
+    from gigq_client import Job
+    from tests import jobfuncs
+
+    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(count)]:
+        wait_status(queue, job_id, "completed")

@@ -9,7 +9,7 @@ import pytest
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
-from tests.integration.daemon import pids_in, wait_status, wait_until_dead
+from tests.integration.daemon import pids_in, teach_short_jobs, wait_status, wait_until_dead
 
 
 def _kill_supervisor(daemon) -> list[int]:
@@ -39,8 +39,7 @@ def test_orphaned_workers_finish_and_record_their_running_jobs_then_exit(make_da
 def test_an_orphaned_worker_starts_nothing_more_and_gives_back_what_it_held(make_daemon, tmp_path):
     daemon = make_daemon(workers=1).start()
     queue = daemon.queue()
-    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(20)]:
-        wait_status(queue, job_id, "completed")  # the worker learns that jobs are short: it claims in batches
+    teach_short_jobs(queue)  # the next jobs are claimed in one batch
     runs = tmp_path / "runs.txt"
     slow = Job("slow", jobfuncs.record, params={"path": str(runs), "tag": "slow", "seconds": 2}, priority=10)
     quick = [Job(f"quick{i}", jobfuncs.record, params={"path": str(runs), "tag": f"q{i}"}) for i in range(5)]
@@ -85,8 +84,7 @@ def test_idle_workers_exit_at_once_when_their_supervisor_dies(make_daemon):
 def test_each_outcome_is_committed_before_the_next_job_starts_unless_batched(make_daemon, mode, first_seen_as):
     daemon = make_daemon(workers=1, record_outcomes=mode).start()
     queue = daemon.queue()
-    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(20)]:
-        wait_status(queue, job_id, "completed")  # short jobs: the next two are claimed in one batch
+    teach_short_jobs(queue)  # the next jobs are claimed in one batch
     first = Job("first", jobfuncs.noop, priority=1)
     second = Job("second", jobfuncs.status_of, params={"db": daemon.db, "job_id": first.id})
     queue.submit_many([first, second])

@@ -10,7 +10,7 @@ import pytest
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
-from tests.integration.daemon import pids_in, wait_status
+from tests.integration.daemon import pids_in, teach_short_jobs, wait_status
 
 
 def test_kill_9_of_a_worker_mid_job_reruns_the_job_once(make_daemon, tmp_path):
@@ -64,8 +64,7 @@ def test_stopped_worker_is_declared_hung_killed_and_its_job_retried(make_daemon,
 def test_kill_9_of_a_worker_mid_batch_gives_back_the_jobs_it_never_started_unspent(make_daemon, tmp_path):
     daemon = make_daemon(workers=1).start()
     queue = daemon.queue()
-    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(20)]:
-        wait_status(queue, job_id, "completed")  # the worker learns that jobs are short: it claims in batches
+    teach_short_jobs(queue)  # the next jobs are claimed in one batch
     runs = tmp_path / "runs.txt"
     slow = Job("slow", jobfuncs.record, params={"path": str(runs), "tag": "slow", "seconds": 5}, priority=10)
     quick = [Job(f"quick{i}", jobfuncs.noop) for i in range(5)]
