@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets real SQLite files in its own temporary directory."""
+"""Shared fixtures: every test gets real SQLite files in its own temporary directory,
+and the store contract tests run once per backend."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from gigq_client import JobQueue  # noqa: E402
-from gigq_client.store import SqliteStore  # noqa: E402
+from gigq_client.store import SqliteStore, Store  # noqa: E402
 
-BACKENDS = {"sqlite": lambda path: SqliteStore(path)}
+BACKENDS = ("sqlite",)
 
 
 @pytest.fixture
@@ -31,10 +32,42 @@ def queue(db_path) -> JobQueue:
     q.close()
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def store(request, db_path):
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def new_store_location(backend, tmp_path) -> Callable[[], str]:
+    """Makes the address of a new, empty store of the backend under test."""
+    names = iter(range(1_000_000))
+    return lambda: str(tmp_path / f"store-{next(names)}.db")
+
+
+@pytest.fixture
+def make_store(backend, new_store_location) -> Callable[[], Store]:
+    """Opens a fresh store of the backend under test on each call; all are closed at the end."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        opened.append(SqliteStore(new_store_location()))
+        return opened[-1]
+
+    yield make
+    for each in opened:
+        each.close()
+
+
+@pytest.fixture
+def store_location(new_store_location) -> str:
+    """Where the `store` fixture's store lives, for tests that open it again elsewhere."""
+    return new_store_location()
+
+
+@pytest.fixture
+def store(store_location) -> Store:
     """The store under contract test, one run per backend."""
-    opened = BACKENDS[request.param](db_path)
+    opened = SqliteStore(store_location)
     yield opened
     opened.close()
 

@@ -26,10 +26,10 @@ print(json.dumps(mine))
 """
 
 
-def test_processes_claiming_at_once_never_share_a_job(store, db_path):
+def test_processes_claiming_at_once_never_share_a_job(store, store_location):
     jobs = [new_job(f"j{i}") for i in range(2000)]
     store.enqueue(jobs)
-    script = CLAIMER.format(root=ROOT, path=db_path)
+    script = CLAIMER.format(root=ROOT, path=store_location)
     procs = [
         subprocess.Popen([sys.executable, "-c", script, str(n), str(1 + n % 3)], stdout=subprocess.PIPE, text=True)
         for n in range(4)
