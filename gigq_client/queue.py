@@ -7,7 +7,6 @@ import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import timestamps
-from .doorbell import Doorbell
 from .errors import JobNotFound, JobWaitTimeout
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
@@ -31,14 +30,13 @@ class JobQueue:
     ):
         self.db_path = str(db_path)
         self.store = SqliteStore(self.db_path, initialize=initialize, busy_timeout=busy_timeout, synchronous=synchronous)
-        self._doorbell = Doorbell(self.store)
         _OPEN_QUEUES.add(self)
 
     # submitting ---------------------------------------------------------
     def submit(self, job: Job) -> str:
         """Store one job and wake a running daemon; returns the job id."""
         self.store.enqueue([to_new_job(job)])
-        self._doorbell.ring()
+        self.store.notify_new_jobs()
         return job.id
 
     def submit_many(self, jobs: Iterable[Job]) -> list[str]:
@@ -55,7 +53,7 @@ class JobQueue:
                 yield record
 
         self.store.enqueue(records())
-        self._doorbell.ring()
+        self.store.notify_new_jobs()
         return ids
 
     # watching -----------------------------------------------------------

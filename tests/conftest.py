@@ -72,6 +72,14 @@ def store(store_location) -> Store:
     opened.close()
 
 
+@pytest.fixture
+def other_store(store, store_location) -> Store:
+    """A second store object on the same database as `store`, as another process opens it."""
+    opened = SqliteStore(store_location)
+    yield opened
+    opened.close()
+
+
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.01, what: str = "condition"):
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

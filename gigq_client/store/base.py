@@ -114,6 +114,37 @@ OrphanJudge = Callable[[RunningClaim], Optional[str]]
 """Returns the reason a running claim's owner is dead, or None while it lives."""
 
 
+class JobListener(abc.ABC):
+    """A daemon's end of the doorbell that Store.notify_new_jobs() rings.
+
+    Made by Store.listen_for_jobs() in the process that waits (the supervisor), after
+    any fork. Wait for fileno() to be readable in a select loop, then call drain(),
+    which never blocks. Also call drain() once per loop turn of at most a second or
+    so even when nothing was readable: a listener that lost its connection reconnects
+    there. A wake-up is a hint: whoever waits still polls (a lost wake-up costs at
+    most one poll interval), and drain() answers True whenever wake-ups may have been
+    missed (e.g. after reconnecting), so the caller looks for work then too."""
+
+    address: str = ""
+    """What clients need to reach this listener, for DaemonInfo.doorbell_path ("" if nothing)."""
+
+    @abc.abstractmethod
+    def fileno(self) -> int:
+        """The descriptor to wait on for reading; the same for the listener's whole life."""
+
+    @abc.abstractmethod
+    def drain(self) -> bool:
+        """Consume every pending wake-up without blocking; True if work may have arrived."""
+
+    @abc.abstractmethod
+    def fds(self) -> list[int]:
+        """Every descriptor the listener holds now: a forked child must close them."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop listening and release the descriptors (idempotent)."""
+
+
 class Store(abc.ABC):
     """Every operation the client, the daemon and gigqctl perform on the queue.
 
@@ -272,6 +303,18 @@ class Store(abc.ABC):
         their executions; returns how many."""
 
     # what differs by backend, behind one name each ------------------------
+    @abc.abstractmethod
+    def notify_new_jobs(self) -> None:
+        """Wake the daemons serving this store: jobs were just stored (call it after the
+        enqueue committed, once per enqueue). Best effort: it never raises, and with no
+        daemon listening it does nothing."""
+
+    @abc.abstractmethod
+    def listen_for_jobs(self, name: str) -> JobListener:
+        """Open this process's doorbell, named `name` (unique per daemon: its id), for
+        notify_new_jobs() in any process to ring. Register listener.address as the
+        daemon's doorbell_path."""
+
     @abc.abstractmethod
     def checkpoint(self) -> None:
         """Housekeeping a worker may do while idle (SQLite: copy the WAL back)."""
