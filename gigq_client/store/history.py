@@ -1,0 +1,24 @@
+"""Execution records, one per attempt, as every backend returns them."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import Any
+
+COLUMNS = ("id", "job_id", "worker_id", "status", "started_at", "completed_at", "result", "error", "attempt", "pid")
+
+_SEQUENCE = itertools.count()
+
+
+def new_id() -> str:
+    """Time-ordered, so each insert lands at the right edge of the primary key's B-tree."""
+    return f"{time.time_ns():016x}-{os.getpid() & 0xffff:04x}{next(_SEQUENCE) & 0xffff:04x}"
+
+
+def in_progress(job: dict[str, Any]) -> dict[str, Any]:
+    """The attempt a running job is on: recorded only when it ends."""
+    return {"id": None, "job_id": job["id"], "worker_id": job["worker_id"], "status": "running",
+            "started_at": job["started_at"], "completed_at": None, "result": None, "error": None,
+            "attempt": job["attempts"], "pid": None}
