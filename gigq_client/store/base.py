@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Hashable, Iterable, Optional, Sequence
 
 
 @dataclass
@@ -320,8 +320,9 @@ class Store(abc.ABC):
         """Housekeeping a worker may do while idle (SQLite: copy the WAL back)."""
 
     @abc.abstractmethod
-    def change_counter(self) -> int:
-        """A number that changes whenever another connection commits (cheap to read)."""
+    def change_counter(self) -> Hashable:
+        """A value that changes whenever another connection commits (cheap to read; compare
+        with ==): a read made after reading it sees every commit made before it changed."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import time
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import UnknownDependency
-from .base import Claim, NewJob, Outcome
+from .base import FAILED, Claim, NewJob, OrphanJudge, Outcome
+
+if TYPE_CHECKING:
+    from .base import Store
 
 REQUEUEABLE = ("failed", "timeout", "cancelled")
 DEAD = REQUEUEABLE  # a job downstream of one of these can never run
@@ -47,3 +51,13 @@ def first_of_each_claim(outcomes: Sequence[Outcome]) -> list[bool]:
     for index, outcome in enumerate(outcomes):
         firsts.setdefault(outcome.claim, index)
     return [firsts[outcome.claim] == index for index, outcome in enumerate(outcomes)]
+
+
+def requeue_orphans(store: "Store", judge: OrphanJudge) -> list[tuple[Claim, str]]:
+    """Store.requeue_orphans by its other operations: judge every running claim, fail the dead ones."""
+    now = time.time()
+    dead = [(running, reason) for running in store.running_claims() if (reason := judge(running))]
+    outcomes = [Outcome(running.claim, FAILED, started=running.started_at, finished=now, error=reason)
+                for running, reason in dead]
+    applied = store.finish(outcomes)
+    return [(running.claim, reason) for (running, reason), ok in zip(dead, applied) if ok]
