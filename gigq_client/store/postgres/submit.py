@@ -1,4 +1,4 @@
-"""Submitting jobs to a PostgreSQL store: a whole batch in one INSERT, however many jobs."""
+"""Submitting jobs to a PostgreSQL store: one job in one statement, a batch by COPY."""
 
 from __future__ import annotations
 
@@ -10,21 +10,18 @@ from ..base import NewJob
 from . import graph
 from .values import moment, parse
 
-# Column arrays unnested in order: ORDINALITY keeps the batch's order in `seq`.
-_INSERT = """
-    INSERT INTO jobs (
-        id, name, function_name, function_module, params, priority, dependencies, max_attempts,
-        timeout, description, status, created_at, updated_at, attempts, pass_parent_results,
-        retry_delay, queue, run_at, wait_until)
-    SELECT id, name, function_name, function_module, params, priority, dependencies, max_attempts,
-        timeout, description, 'pending', created_at, %s, 0, pass_parent_results,
-        retry_delay, queue, run_at, wait_until
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[], %s::int[],
-                %s::float8[], %s::text[], %s::timestamptz[], %s::bool[], %s::float8[], %s::text[],
-                %s::timestamptz[], %s::float8[]) WITH ORDINALITY
-        AS batch(id, name, function_name, function_module, params, priority, dependencies, max_attempts,
-                 timeout, description, created_at, pass_parent_results, retry_delay, queue, run_at, wait_until, n)
-    ORDER BY n"""
+_COLUMNS = (
+    "id, name, function_name, function_module, params, priority, dependencies, max_attempts, timeout, "
+    "description, created_at, pass_parent_results, retry_delay, queue, run_at, wait_until, "
+    "status, updated_at, attempts"
+)
+# One job without dependencies: a single statement, so a transaction by itself (autocommit),
+# recording its queue's name in the same statement.
+_INSERT_ONE = f"""
+    WITH named AS (INSERT INTO queues (name) VALUES (%s) ON CONFLICT DO NOTHING)
+    INSERT INTO jobs ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                                          'pending', %s, 0)"""
+_COPY = f"COPY jobs ({_COLUMNS}) FROM STDIN"
 
 
 class SubmitOperations:
@@ -34,29 +31,25 @@ class SubmitOperations:
         if not batch:
             return
         now = time.time()
-        columns = _columns(batch, now)
-        linked = [job for job in batch if job.dependencies]
-        queues = {job.queue for job in batch}
-
-        def insert(conn: Any) -> None:
-            conn.execute(_INSERT, (moment(now), *columns))
-            self._name_queues(conn, queues)
-            if linked:
-                graph.link(conn, linked, now)
-
-        self._transact(insert)
-        self._known_queues |= queues  # only once committed: a batch refused records nothing
-
-    def _name_queues(self, conn: Any, names: set[str]) -> None:
-        """Record new queue names (a claim across queues with some paused walks one index per name)."""
-        new = sorted(names - self._known_queues)
-        if new:
-            conn.execute("INSERT INTO queues (name) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (new,))
+        if len(batch) == 1 and not batch[0].dependencies:
+            job = batch[0]
+            self._execute(_INSERT_ONE, (job.queue, *_row(job, now), moment(now)))
+            return
+        self._transact(lambda conn: _insert_many(conn, batch, now, self._known_queues))
+        self._known_queues |= {job.queue for job in batch}  # once committed: a refused batch records nothing
 
 
-def _columns(batch: list[NewJob], now: float) -> list[list]:
-    rows = [_row(job, now) for job in batch]
-    return [list(column) for column in zip(*rows)]
+def _insert_many(conn: Any, batch: list[NewJob], now: float, known_queues: set[str]) -> None:
+    stamp = moment(now)
+    with conn.cursor().copy(_COPY) as copy:  # the fastest way in: rows streamed, no statement per job
+        for job in batch:
+            copy.write_row((*_row(job, now), "pending", stamp, 0))
+    new_queues = sorted({job.queue for job in batch} - known_queues)
+    if new_queues:
+        conn.execute("INSERT INTO queues (name) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (new_queues,))
+    linked = [job for job in batch if job.dependencies]
+    if linked:
+        graph.link(conn, linked, now)
 
 
 def _row(job: NewJob, now: float) -> tuple:
