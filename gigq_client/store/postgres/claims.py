@@ -23,10 +23,13 @@ _RETURNING = rows._CLAIM_COLUMNS.replace("rowid", "seq")
 
 # Due delayed jobs become ready, and the paused queues are read, in one round trip.
 # SKIP LOCKED: two claimers never wait on each other to promote the same rows.
+# "id = ANY(ARRAY(...))" here and below: rows are found by primary key whatever the plan;
+# with "IN (subquery)" or a join, a plan misled by its estimates may hash-join against a
+# scan of every job, and a claim's cost would grow with the queue.
 _PREPARE = """
     WITH due AS (
         UPDATE jobs SET wait_until = NULL
-        WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND wait_until <= %s FOR UPDATE SKIP LOCKED)
+        WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE status = 'pending' AND wait_until <= %s FOR UPDATE SKIP LOCKED))
     )
     SELECT ARRAY(SELECT queue FROM paused_queues)"""
 
@@ -44,9 +47,9 @@ _CLAIM = """
     WITH picked AS MATERIALIZED ({pick})
     UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = %(worker)s,
         started_at = %(now)s, updated_at = %(now)s
-    FROM picked WHERE jobs.id = picked.id
+    WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
     RETURNING {returning}"""
-_CLAIMS = {kind: _CLAIM.format(pick=pick, returning=", ".join(f"jobs.{c.strip()}" for c in _RETURNING.split(",")))
+_CLAIMS = {kind: _CLAIM.format(pick=pick, returning=_RETURNING)
            for kind, pick in (("any", _PICK_ANY), ("one", _PICK_ONE_QUEUE), ("several", _PICK_QUEUES))}
 _COUNTS = {kind: f"SELECT count(*) FROM ({pick.replace(' FOR UPDATE SKIP LOCKED', '')}) AS ready"
            for kind, pick in (("any", _PICK_ANY), ("one", _PICK_ONE_QUEUE), ("several", _PICK_QUEUES))}

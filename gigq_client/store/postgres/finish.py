@@ -28,7 +28,8 @@ _COMPLETE_MANY = f"""
         UPDATE jobs SET status = 'completed', result = outcome.result, error = NULL, completed_at = outcome.finished,
             updated_at = %s, worker_id = NULL, cancel_requested = false
         FROM outcome
-        WHERE jobs.id = outcome.job_id AND jobs.status = 'running' AND jobs.attempts = outcome.attempt
+        WHERE jobs.id = ANY(%s::text[]) AND jobs.id = outcome.job_id AND jobs.status = 'running'
+          AND jobs.attempts = outcome.attempt
           AND jobs.worker_id = outcome.worker_id
         RETURNING jobs.seq, outcome.execution_id
     )
@@ -58,7 +59,7 @@ def complete_many(conn: Any, outcomes: Sequence[Outcome], now: float) -> set[Cla
         [o.result for o in outcomes], [moment(o.started) for o in outcomes], [moment(o.finished) for o in outcomes],
         [o.pid for o in outcomes], execution_ids,
     ]
-    recorded = {row[0] for row in conn.execute(_COMPLETE_MANY, (*columns, moment(now))).fetchall()}
+    recorded = {row[0] for row in conn.execute(_COMPLETE_MANY, (*columns, moment(now), columns[0])).fetchall()}
     applied = {o.claim for o, execution_id in zip(outcomes, execution_ids) if execution_id in recorded}
     if applied:
         # A statement of its own, on a fresh snapshot: see graph's docstring.

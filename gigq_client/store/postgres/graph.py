@@ -24,17 +24,18 @@ _DOWNSTREAM = """
 
 _CANCEL_DOWNSTREAM = _DOWNSTREAM + """
     UPDATE jobs SET status = 'cancelled', error = %s, cancelled_by = %s, completed_at = %s, updated_at = %s
-    WHERE id IN (SELECT id FROM downstream) AND status = 'pending'"""
+    WHERE id = ANY(ARRAY(SELECT id FROM downstream)) AND status = 'pending'"""
 
 _REVIVE_DOWNSTREAM = _DOWNSTREAM + """
     UPDATE jobs SET status = 'pending', error = NULL, cancelled_by = NULL, completed_at = NULL,
         started_at = NULL, attempts = 0, updated_at = %s
-    WHERE id IN (SELECT id FROM downstream) AND status = 'cancelled' AND cancelled_by = %s
+    WHERE id = ANY(ARRAY(SELECT id FROM downstream)) AND status = 'cancelled' AND cancelled_by = %s
     RETURNING id"""
 
-_LOCK_PARENTS = """
-    SELECT 1 FROM jobs WHERE id IN (SELECT depends_on FROM job_dependencies WHERE job_id = ANY(%s))
-    ORDER BY id FOR SHARE"""
+# "id = ANY(ARRAY(...))": rows found by primary key whatever the plan (see claims._PREPARE).
+_PARENTS = "ARRAY(SELECT depends_on FROM job_dependencies WHERE job_id = ANY(%s))"
+
+_LOCK_PARENTS = f"SELECT 1 FROM jobs WHERE id = ANY({_PARENTS}) ORDER BY id FOR SHARE"
 
 _COUNT_BLOCKERS = """
     UPDATE jobs SET blockers = (
@@ -43,19 +44,12 @@ _COUNT_BLOCKERS = """
     WHERE id = ANY(%s)"""
 
 _UNBLOCK_DEPENDENTS = """
-    UPDATE jobs SET blockers = greatest(jobs.blockers - finished.parents, 0)
-    FROM (SELECT job_id, count(*) AS parents FROM job_dependencies WHERE depends_on = ANY(%s) GROUP BY job_id)
-        AS finished
-    WHERE jobs.id = finished.job_id AND jobs.status = 'pending' AND jobs.blockers > 0"""
+    UPDATE jobs SET blockers = greatest(blockers - (
+        SELECT count(*) FROM job_dependencies AS d WHERE d.job_id = jobs.id AND d.depends_on = ANY(%(parents)s)), 0)
+    WHERE id = ANY(ARRAY(SELECT job_id FROM job_dependencies WHERE depends_on = ANY(%(parents)s)))
+      AND status = 'pending' AND blockers > 0"""
 
-_DEAD_PARENTS = """
-    SELECT DISTINCT parent.id, parent.name, parent.status FROM job_dependencies AS d
-    JOIN jobs AS parent ON parent.id = d.depends_on
-    WHERE d.job_id = ANY(%s) AND parent.status = ANY(%s)"""
-
-_UNKNOWN_PARENT = """
-    SELECT d.job_id, d.depends_on FROM job_dependencies AS d LEFT JOIN jobs AS parent ON parent.id = d.depends_on
-    WHERE d.job_id = ANY(%s) AND parent.id IS NULL LIMIT 1"""
+_DEAD_PARENTS = f"SELECT id, name, status FROM jobs WHERE id = ANY({_PARENTS}) AND status = ANY(%s) ORDER BY id"
 
 
 def link(conn: Any, jobs: Sequence[NewJob], now: float) -> None:
@@ -65,10 +59,12 @@ def link(conn: Any, jobs: Sequence[NewJob], now: float) -> None:
     conn.execute("INSERT INTO job_dependencies (job_id, depends_on) SELECT * FROM unnest(%s::text[], %s::text[]) "
                  "ON CONFLICT DO NOTHING", ([child for child, _ in pairs], [parent for _, parent in pairs]))
     ids = [job.id for job in jobs]
-    missing = conn.execute(_UNKNOWN_PARENT, (ids,)).fetchone()
-    if missing:
-        names = {job.id: job.name for job in jobs}
-        raise unknown_dependency(names[missing[0]], missing[1])
+    parents = sorted({parent for _, parent in pairs})
+    known = {row[0] for row in conn.execute("SELECT id FROM jobs WHERE id = ANY(%s)", (parents,))}
+    for job in jobs:
+        for parent in job.dependencies:
+            if parent not in known:
+                raise unknown_dependency(job.name, parent)
     recount_blockers(conn, ids)
     cancel_below_dead_parents(conn, ids, now)
 
@@ -126,4 +122,4 @@ def revive_downstream(conn: Any, root_id: str, now: float) -> int:
 
 def unblock_dependents(conn: Any, parent_ids: list[str]) -> None:
     """One dependency fewer for each pending job waiting on these just-completed jobs."""
-    conn.execute(_UNBLOCK_DEPENDENTS, (parent_ids,))
+    conn.execute(_UNBLOCK_DEPENDENTS, {"parents": parent_ids})

@@ -128,7 +128,11 @@ class PostgresListener(JobListener):
     def _read_notifications(self) -> bool:
         pgconn = self._pgconn
         try:
+            # Until nothing more is readable: a server going away sends its error, then
+            # the end of the stream, which only the next read sees.
             pgconn.consume_input()
+            while select.select([pgconn.socket], [], [], 0)[0]:
+                pgconn.consume_input()
         except self._errors:  # the server went away
             self._lost()
             return True

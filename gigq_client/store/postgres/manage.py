@@ -18,8 +18,8 @@ _CLEARABLE = "status IN ('completed', 'cancelled')"
 # One statement, so a job requeued meanwhile is either cleared whole or kept whole.
 _CLEAR = f"""
     WITH gone AS (DELETE FROM jobs WHERE {_CLEARABLE} {{before}} RETURNING id, seq),
-    executions AS (DELETE FROM job_executions WHERE job_seq IN (SELECT seq FROM gone)),
-    dependencies AS (DELETE FROM job_dependencies WHERE job_id IN (SELECT id FROM gone))
+    executions AS (DELETE FROM job_executions WHERE job_seq = ANY(ARRAY(SELECT seq FROM gone))),
+    dependencies AS (DELETE FROM job_dependencies WHERE job_id = ANY(ARRAY(SELECT id FROM gone)))
     SELECT count(*) FROM gone"""
 _EXECUTIONS = (f"SELECT {', '.join(history.COLUMNS)} FROM job_executions WHERE job_seq = %s ORDER BY seq")
 

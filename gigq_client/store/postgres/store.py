@@ -123,21 +123,18 @@ class PostgresStore(SubmitOperations, ClaimOperations, ManageOperations, Registr
 
 
 def _usable(conn: Any) -> bool:
-    """False for a connection that broke, or that the server closed while it sat idle
-    (a restart, pg_terminate_backend): the caller opens a new one instead of failing."""
+    """False for a connection that broke, or that the server wrote to while it sat idle:
+    nothing is sent to an idle session of ours but its end (a restart, pg_terminate_backend),
+    so the caller opens a new connection instead of failing on this one."""
     if conn.closed or conn.broken:
         return False
     try:
         readable, _, _ = select.select([conn.fileno()], [], [], 0)
     except (OSError, ValueError):
         return False
-    if not readable:
-        return True
-    try:  # the server said something while we were idle: a notice, or its goodbye
-        conn.pgconn.consume_input()
-    except Exception:
-        return False
-    return conn.pgconn.status == 0  # CONNECTION_OK
+    if readable:
+        conn.close()
+    return not readable
 
 
 def _rollback(conn: Any) -> None:

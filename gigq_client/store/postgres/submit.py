@@ -12,14 +12,14 @@ from .values import moment, parse
 
 _COLUMNS = (
     "id, name, function_name, function_module, params, priority, dependencies, max_attempts, timeout, "
-    "description, created_at, pass_parent_results, retry_delay, queue, run_at, wait_until, "
+    "description, created_at, pass_parent_results, retry_delay, queue, run_at, wait_until, blockers, "
     "status, updated_at, attempts"
 )
 # One job without dependencies: a single statement, so a transaction by itself (autocommit),
 # recording its queue's name in the same statement.
 _INSERT_ONE = f"""
     WITH named AS (INSERT INTO queues (name) VALUES (%s) ON CONFLICT DO NOTHING)
-    INSERT INTO jobs ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+    INSERT INTO jobs ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
                                           'pending', %s, 0)"""
 _COPY = f"COPY jobs ({_COLUMNS}) FROM STDIN"
 
@@ -58,6 +58,9 @@ def _row(job: NewJob, now: float) -> tuple:
         job.id, job.name, job.function, job.module, job.params, job.priority, dependencies,
         job.max_attempts, job.timeout, job.description, parse(job.created_at, now),
         job.pass_parent_results, job.retry_delay, job.queue, moment(job.run_at), _wait_until(job.run_at, now),
+        # Not ready until counted: a row stored ready and then blocked would leave an entry
+        # in the ready index that every claim walks past until VACUUM removes it.
+        len(job.dependencies),
     )
 
 
