@@ -63,7 +63,9 @@ _RUNNING = """
 
 class ClaimOperations:
     def claim(self, worker_id: str, queues: Optional[Sequence[str]], limit: int = 1) -> list[ClaimedJob]:
-        return self._transact(lambda conn: _claim(conn, worker_id, queues, limit, time.time()))
+        # No BEGIN/COMMIT: the claim is one statement, a transaction by itself; promoting the
+        # due jobs before it is housekeeping that stands on its own. Two round trips, not four.
+        return self._autocommit(lambda conn: _claim(conn, worker_id, queues, limit, time.time()))
 
     def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         if not outcomes:

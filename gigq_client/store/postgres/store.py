@@ -61,21 +61,25 @@ class PostgresStore(SubmitOperations, ClaimOperations, ManageOperations, Registr
 
     def _execute(self, sql: str, args: Any = ()) -> int:
         """One writing statement, a transaction by itself (autocommit); the rows it changed."""
-        for attempt in range(RETRIES):
-            try:
-                return self._conn.execute(sql, args).rowcount
-            except self._psycopg.Error as error:
-                if not connection.retryable(error) or attempt == RETRIES - 1:
-                    raise connection.translate(error, self.url) from None
-        raise AssertionError("unreachable")
+        return self._autocommit(lambda conn: conn.execute(sql, args).rowcount)
+
+    def _autocommit(self, work: Callable[[Any], T]) -> T:
+        """Run `work(conn)`, each of its statements a transaction by itself."""
+        return self._retrying(work)
 
     def _transact(self, work: Callable[[Any], T]) -> T:
-        """Run `work(conn)` in one transaction, again if the server chose it as a deadlock's victim."""
+        """Run `work(conn)` in one transaction."""
+        def in_transaction(conn: Any) -> T:
+            with conn.transaction():
+                return work(conn)
+
+        return self._retrying(in_transaction)
+
+    def _retrying(self, work: Callable[[Any], T]) -> T:
+        """`work(conn)`, again if the server chose it as a deadlock's victim (it rolled back)."""
         for attempt in range(RETRIES):
-            conn = self._conn
             try:
-                with conn.transaction():
-                    return work(conn)
+                return work(self._conn)
             except self._psycopg.Error as error:
                 if not connection.retryable(error) or attempt == RETRIES - 1:
                     raise connection.translate(error, self.url) from None
