@@ -59,6 +59,12 @@ def postgres_url(postgres) -> str:
 
 
 @pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    return postgres_server.free_port()
+
+
+@pytest.fixture
 def new_store_location(backend, tmp_path, request) -> Callable[[], str]:
     """Makes the address of a new, empty store of the backend under test: a file path for
     SQLite, the URL of a database of its own for PostgreSQL."""

@@ -46,7 +46,7 @@ class ThrowawayServer:
         self.bin = Path(POSTGRES_BIN_PATH)
         self.folder = Path(tempfile.mkdtemp(prefix="gigq-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = _server_user(self.bin) if os.geteuid() == 0 else None
 
     @property
@@ -105,7 +105,7 @@ def _server_user(bin_path: Path) -> str:
     return SERVER_USER
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -136,7 +136,7 @@ class Databases:
         name = f"{self._prefix}{next(self._names)}"
         template = self._template() if migrated else "template0"
         with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         self._made.append(name)
         return with_database(self.url, name)
 
