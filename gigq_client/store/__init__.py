@@ -13,10 +13,10 @@ from .base import (
     RunningClaim,
     Store,
 )
-from .open import is_postgres_url, open_store
+from .open import describe_location, is_postgres_url, open_store
 from .sqlite import SqliteStore
 
 __all__ = [
     "COMPLETED", "FAILED", "TIMEOUT", "Claim", "ClaimedJob", "DaemonInfo", "JobListener", "NewJob",
-    "Outcome", "RunningClaim", "Store", "SqliteStore", "is_postgres_url", "open_store",
+    "Outcome", "RunningClaim", "Store", "SqliteStore", "describe_location", "is_postgres_url", "open_store",
 ]

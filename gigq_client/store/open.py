@@ -27,3 +27,12 @@ def open_store(location: Union[str, os.PathLike], **options: Any) -> Store:
     from .sqlite import SqliteStore
 
     return SqliteStore(os.fspath(location), **options)
+
+
+def describe_location(location: Union[str, os.PathLike]) -> str:
+    """The store's location as it may be logged or shown: a URL without its password."""
+    if is_postgres_url(location):
+        from .postgres.connection import describe
+
+        return describe(str(location))
+    return os.fspath(location)

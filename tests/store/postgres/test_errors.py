@@ -16,6 +16,7 @@ from gigq_client import (
     JobQueue,
     StoreError,
 )
+from gigq_client.store import describe_location
 from tests.conftest import ROOT
 
 SECRET = "s3cret-Pa55"
@@ -113,3 +114,11 @@ def test_the_url_printed_keeps_user_host_port_and_database_only(postgres_url):
     with JobQueue(postgres_url.replace("@", f":{SECRET}@", 1) if "@" in postgres_url else postgres_url) as queue:
         assert SECRET not in repr(queue)
         assert repr(queue) == f"JobQueue('postgresql://{parts.username}@{parts.hostname}:{parts.port}{parts.path}')"
+
+
+def test_a_location_is_described_without_its_password():
+    assert describe_location(f"postgres://gigq:{SECRET}@db.example.com:6432/jobs?sslmode=require") == (
+        "postgresql://gigq@db.example.com:6432/jobs")
+    assert describe_location(f"postgresql://gigq@/jobs?host=/run/postgresql&password={SECRET}") == (
+        "postgresql://gigq@/run/postgresql:5432/jobs")
+    assert describe_location("/var/lib/gigq/jobs.db") == "/var/lib/gigq/jobs.db"
