@@ -23,9 +23,10 @@ _RETURNING = rows._CLAIM_COLUMNS.replace("rowid", "seq")
 
 # Due delayed jobs become ready, and the paused queues are read, in one round trip.
 # SKIP LOCKED: two claimers never wait on each other to promote the same rows.
-# "id = ANY(ARRAY(...))" here and below: rows are found by primary key whatever the plan;
-# with "IN (subquery)" or a join, a plan misled by its estimates may hash-join against a
-# scan of every job, and a claim's cost would grow with the queue.
+# "id = ANY(ARRAY(...))" here and below: rows are found by primary key whatever the plan,
+# also the generic plan a prepared statement may switch to, which knows no values; with
+# "IN (subquery)" or a join such a plan may hash-join against a scan of every job, and a
+# claim's cost would grow with the queue.
 _PREPARE = """
     WITH due AS (
         UPDATE jobs SET wait_until = NULL

@@ -68,14 +68,6 @@ def connect(url: str, connect_timeout: float) -> Any:
         version = conn.info.server_version
         conn.close()
         raise StoreError(f"{describe(url)}: PostgreSQL {version // 10000} is too old: gigq needs 13 or newer")
-    try:
-        # A plan for each call's values, even for statements the driver prepared: a generic
-        # plan knows no values, and where one parent has thousands of dependents it scans
-        # every dependency on each completion (tests/store/postgres/test_flat_cost.py).
-        conn.execute("SET plan_cache_mode = force_custom_plan")
-    except psycopg.Error as error:
-        conn.close()
-        raise translate(error, url) from None
     return conn
 
 

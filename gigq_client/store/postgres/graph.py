@@ -5,6 +5,11 @@ dependencies ("blockers") is therefore counted only after locking those dependen
 FOR SHARE, in a statement of its own: a dependency that is completing meanwhile either
 finished first (and the count, on a fresh snapshot, sees it completed) or waits for us
 to commit (and its own unblocking statement then sees this job's dependency rows).
+
+Statements that look jobs up by the job they depend on run unprepared (prepare=False),
+so the server plans them for the values given: a prepared statement may switch to a
+generic plan, and where one job has thousands of dependents the statistics make that
+plan scan every dependency, on each completion of any job.
 """
 
 from __future__ import annotations
@@ -93,7 +98,7 @@ def cancel_downstream_of(conn: Any, parent_id: str, name: str, status: str, now:
     """Cancel every pending job downstream of `parent_id`, which ended `status`."""
     reason = dead_parent_reason(parent_id, name, status)
     stamp = moment(now)
-    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, parent_id, stamp, stamp)).rowcount
+    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, parent_id, stamp, stamp), prepare=False).rowcount
 
 
 def cancel_pending(conn: Any, job_id: str, error: str, now: float) -> bool:
@@ -113,7 +118,7 @@ def cancel_pending(conn: Any, job_id: str, error: str, now: float) -> bool:
 def revive_downstream(conn: Any, root_id: str, now: float) -> int:
     """Bring back the jobs a cancelled cascade from `root_id` took down. One that also
     waits on another dead job is cancelled again, now on that job's account."""
-    revived = [row[0] for row in conn.execute(_REVIVE_DOWNSTREAM, (root_id, moment(now), root_id)).fetchall()]
+    revived = [row[0] for row in conn.execute(_REVIVE_DOWNSTREAM, (root_id, moment(now), root_id), prepare=False)]
     if revived:
         recount_blockers(conn, revived)
         cancel_below_dead_parents(conn, revived, now)
@@ -122,4 +127,4 @@ def revive_downstream(conn: Any, root_id: str, now: float) -> int:
 
 def unblock_dependents(conn: Any, parent_ids: list[str]) -> None:
     """One dependency fewer for each pending job waiting on these just-completed jobs."""
-    conn.execute(_UNBLOCK_DEPENDENTS, {"parents": parent_ids})
+    conn.execute(_UNBLOCK_DEPENDENTS, {"parents": parent_ids}, prepare=False)
