@@ -40,6 +40,7 @@ class PostgresListener(JobListener):
         self._listening = False
         self._unconfirmed = False  # LISTEN sent, its reply not yet read: notifications may still be missed
         self._deadline = 0.0  # of the connection attempt under way
+        self._last_error = ""
         self._retry_at, self._backoff = 0.0, RECONNECT_FIRST
         self._connect_now()
 
@@ -88,7 +89,7 @@ class PostgresListener(JobListener):
             if self._unconfirmed and time.monotonic() > self._deadline:
                 self._fail_to_connect()
         if self._pgconn is None:
-            raise connection.connect_error_text("the server closed the connection", self._url)
+            raise connection.connect_error_text(self._last_error or "the server closed the connection", self._url)
 
     def _fail_to_connect(self) -> None:
         message = self._pgconn.error_message.decode(errors="replace") or "timed out"
@@ -99,6 +100,7 @@ class PostgresListener(JobListener):
         self._pgconn = self._pq.PGconn.connect_start(self._conninfo)
         self._deadline = time.monotonic() + self._timeout
         if self._pgconn.status == 1:  # CONNECTION_BAD before it began (e.g. the host name does not resolve)
+            self._last_error = self._pgconn.error_message.decode(errors="replace")
             self._lost()
         else:
             self._watch(select.EPOLLOUT)
@@ -131,7 +133,9 @@ class PostgresListener(JobListener):
             # Until nothing more is readable: a server going away sends its error, then
             # the end of the stream, which only the next read sees.
             pgconn.consume_input()
-            while select.select([pgconn.socket], [], [], 0)[0]:
+            for _ in range(100):  # bounded: a flood of notifications must not hold the loop
+                if not select.select([pgconn.socket], [], [], 0)[0]:
+                    break
                 pgconn.consume_input()
         except self._errors:  # the server went away
             self._lost()
