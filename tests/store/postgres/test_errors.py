@@ -122,3 +122,12 @@ def test_a_location_is_described_without_its_password():
     assert describe_location(f"postgresql://gigq@/jobs?host=/run/postgresql&password={SECRET}") == (
         "postgresql://gigq@/run/postgresql:5432/jobs")
     assert describe_location("/var/lib/gigq/jobs.db") == "/var/lib/gigq/jobs.db"
+
+
+def test_a_listener_that_cannot_connect_at_start_says_why(free_port):
+    from gigq_client.store.postgres.listen import PostgresListener
+
+    with pytest.raises(DatabaseUnavailable) as raised:
+        PostgresListener(f"postgresql://gigq:{SECRET}@127.0.0.1:{free_port}/jobs", connect_timeout=5)
+    assert str(raised.value).startswith(f"cannot connect to postgresql://gigq@127.0.0.1:{free_port}/jobs: ")
+    assert "refused" in str(raised.value) and SECRET not in str(raised.value)
