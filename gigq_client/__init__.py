@@ -1,10 +1,14 @@
-"""gigq_client: submit and watch jobs in a SQLite job queue (a drop-in for the GigQ API)."""
+"""gigq_client: submit and watch jobs in a SQLite (or PostgreSQL) job queue (a drop-in for the GigQ API)."""
 
 from __future__ import annotations
 
 from .errors import (
+    AccessDenied,
     DaemonExited,
     DatabaseLocked,
+    DatabaseNotFound,
+    DatabaseUnavailable,
+    DriverMissing,
     GigqError,
     JobNotFound,
     JobValidationError,
@@ -13,6 +17,7 @@ from .errors import (
     ReadOnlyStore,
     SchemaVersionError,
     StoreError,
+    StatementTimeout,
     StoreFull,
     UnknownDependency,
 )
@@ -28,6 +33,7 @@ __all__ = [
     "Job", "JobQueue", "JobStatus", "Workflow", "Worker", "task", "TaskWrapper",
     "close_connections", "setup_logging",
     "GigqError", "StoreError", "SchemaVersionError", "DatabaseLocked", "StoreFull", "ReadOnlyStore",
+    "DriverMissing", "DatabaseUnavailable", "AccessDenied", "DatabaseNotFound", "StatementTimeout",
     "JobValidationError", "UnknownDependency", "ParamsNotSerializable", "JobNotFound", "JobWaitTimeout",
     "DaemonExited",
 ]

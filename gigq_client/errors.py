@@ -27,6 +27,26 @@ class ReadOnlyStore(StoreError):
     """The database file or its directory is not writable by this process."""
 
 
+class DriverMissing(StoreError):
+    """The database URL needs a driver that is not installed."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database server cannot be reached, or the connection to it was lost; try again later."""
+
+
+class AccessDenied(StoreError):
+    """The database server refused these credentials, or this role may not do that."""
+
+
+class DatabaseNotFound(StoreError):
+    """The database named in the URL does not exist on the server."""
+
+
+class StatementTimeout(StoreError):
+    """A statement ran past the server's statement_timeout and was rolled back."""
+
+
 class JobValidationError(GigqError, ValueError):
     """A job's definition is invalid (bad function, priority, timeout, dependency...)."""
 

@@ -1,4 +1,4 @@
-"""JobQueue: submit, watch and manage jobs in a SQLite job store."""
+"""JobQueue: submit, watch and manage jobs in a job store (a SQLite file or a PostgreSQL URL)."""
 
 from __future__ import annotations
 
@@ -7,38 +7,38 @@ import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import timestamps
-from .doorbell import Doorbell
 from .errors import JobNotFound, JobWaitTimeout
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
-from .store import NewJob, SqliteStore
-from .store.sqlite import DEFAULT_BUSY_TIMEOUT, DEFAULT_SYNCHRONOUS
+from .errors import StoreError
+from .store import NewJob, is_postgres_url, open_store
 
 _OPEN_QUEUES: "weakref.WeakSet[JobQueue]" = weakref.WeakSet()
 _WAIT_FIRST_DELAY, _WAIT_MAX_DELAY = 0.001, 0.1
 
 
 class JobQueue:
-    """A queue of jobs in one SQLite database file, shared by every process that opens it."""
+    """A queue of jobs shared by every process that opens it: in a SQLite database file,
+    or in a PostgreSQL database given as "postgresql://user@host/db" (needs the extra
+    gigqd[postgres]). busy_timeout and synchronous are SQLite's settings."""
 
     def __init__(
         self,
         db_path: str,
         initialize: bool = True,
         *,
-        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-        synchronous: str = DEFAULT_SYNCHRONOUS,
+        busy_timeout: Optional[float] = None,
+        synchronous: Optional[str] = None,
     ):
         self.db_path = str(db_path)
-        self.store = SqliteStore(self.db_path, initialize=initialize, busy_timeout=busy_timeout, synchronous=synchronous)
-        self._doorbell = Doorbell(self.store)
+        self.store = open_store(self.db_path, initialize=initialize, **_sqlite_options(db_path, busy_timeout, synchronous))
         _OPEN_QUEUES.add(self)
 
     # submitting ---------------------------------------------------------
     def submit(self, job: Job) -> str:
         """Store one job and wake a running daemon; returns the job id."""
         self.store.enqueue([to_new_job(job)])
-        self._doorbell.ring()
+        self.store.notify_new_jobs()
         return job.id
 
     def submit_many(self, jobs: Iterable[Job]) -> list[str]:
@@ -55,7 +55,7 @@ class JobQueue:
                 yield record
 
         self.store.enqueue(records())
-        self._doorbell.ring()
+        self.store.notify_new_jobs()
         return ids
 
     # watching -----------------------------------------------------------
@@ -133,7 +133,15 @@ class JobQueue:
         self.close()
 
     def __repr__(self) -> str:
-        return f"JobQueue({self.db_path!r})"
+        return f"JobQueue({getattr(self.store, 'where', self.db_path)!r})"  # a URL's password is never shown
+
+
+def _sqlite_options(location: str, busy_timeout: Optional[float], synchronous: Optional[str]) -> dict[str, Any]:
+    options = {"busy_timeout": busy_timeout, "synchronous": synchronous}
+    given = {name: value for name, value in options.items() if value is not None}
+    if given and is_postgres_url(location):
+        raise StoreError(f"{', '.join(given)}: SQLite settings, not for a PostgreSQL store")
+    return given
 
 
 def close_connections() -> None:

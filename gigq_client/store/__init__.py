@@ -1,4 +1,4 @@
-"""The job store: every line of SQL in the project lives in this package."""
+"""The job store: every line of SQL in the project lives in this package (PostgresStore: store.postgres)."""
 
 from .base import (
     COMPLETED,
@@ -7,14 +7,16 @@ from .base import (
     Claim,
     ClaimedJob,
     DaemonInfo,
+    JobListener,
     NewJob,
     Outcome,
     RunningClaim,
     Store,
 )
+from .open import describe_location, is_postgres_url, open_store
 from .sqlite import SqliteStore
 
 __all__ = [
-    "COMPLETED", "FAILED", "TIMEOUT", "Claim", "ClaimedJob", "DaemonInfo", "NewJob",
-    "Outcome", "RunningClaim", "Store", "SqliteStore",
+    "COMPLETED", "FAILED", "TIMEOUT", "Claim", "ClaimedJob", "DaemonInfo", "JobListener", "NewJob",
+    "Outcome", "RunningClaim", "Store", "SqliteStore", "describe_location", "is_postgres_url", "open_store",
 ]

@@ -9,9 +9,16 @@ from datetime import datetime
 from typing import Any, Optional
 
 from ..functions import _MODULE, _NAME
+from . import history
 from .base import Claim, ClaimedJob, RunningClaim
 
 FLAGS = {None: None, 1: True, 0: False}  # pass_parent_results as stored -> as given
+JOB_COLUMNS = (
+    "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
+    "max_attempts", "timeout", "description", "status", "created_at", "updated_at", "attempts",
+    "result", "error", "started_at", "completed_at", "worker_id", "pass_parent_results",
+    "retry_delay", "retry_after", "queue", "run_at",
+)
 _CLAIM_COLUMNS = (
     "id, attempts, name, function_module, function_name, params, timeout, max_attempts, "
     "retry_delay, dependencies, pass_parent_results, queue, priority, rowid"
@@ -88,3 +95,30 @@ def epoch(text: Any) -> float:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return 0.0
+
+
+def loads(text: Optional[str]) -> Any:
+    """JSON from a column; text that is not JSON (a hand-written row) is returned as is."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def job_dict(row: tuple) -> dict[str, Any]:
+    job = dict(zip(JOB_COLUMNS, row))
+    job["exists"] = True
+    job["params"] = loads(job["params"]) or {}
+    job["dependencies"] = loads(job["dependencies"]) or []
+    job["result"] = loads(job["result"])
+    job["pass_parent_results"] = FLAGS.get(job["pass_parent_results"])
+    job["function"] = f"{job['function_module']}:{job['function_name']}"
+    return job
+
+
+def execution_dict(row: tuple) -> dict[str, Any]:
+    execution = dict(zip(history.COLUMNS, row))
+    execution["result"] = loads(execution["result"])
+    return execution

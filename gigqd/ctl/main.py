@@ -105,7 +105,7 @@ def resume(ctx: Context, queue_name: Optional[str]) -> None:
     """Claim jobs of QUEUE again (default: undo a pause of every queue)."""
     queue = guard(ctx.queue)
     guard(lambda: queue.store.resume_queue(queue_name or "*"))
-    queue._doorbell.ring()
+    queue.store.notify_new_jobs()
     click.echo(f"resumed {queue_name or 'every queue'}")
 
 

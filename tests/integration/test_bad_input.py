@@ -154,7 +154,7 @@ def test_malformed_row_written_by_hand_fails_alone_with_the_reason(make_daemon):
     conn.commit()
     expectations = {"bad-timeout": "timeout 'soon'", "bad-params": "params are not valid JSON",
                     "bad-function": "not a valid 'module:function'", "params-list": "must be a JSON object"}
-    queue._doorbell.ring()  # rows written by hand ring no doorbell
+    queue.store.notify_new_jobs()  # rows written by hand ring no doorbell
     for job_id, words in expectations.items():
         status = wait_status(queue, job_id, "failed")
         assert words in status["error"] and status["attempts"] == 1, status["error"]

@@ -4,20 +4,20 @@ Operations: submit (with dependencies), claim, complete, fail, cancel, requeue,
 release, a worker crash, and late finishes by stale claims. After every step
 the store must agree with the model on every job's status and attempts, claims
 must hand out exactly the jobs the model says are ready, in order, and no
-completion may ever be recorded twice.
+completion may ever be recorded twice. It runs once per backend: each example
+gets a fresh store from the `make_store` fixture.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from gigq_client.store import FAILED, Claim, SqliteStore
+from gigq_client.store import COMPLETED, FAILED, Claim, Outcome, Store
 from tests.store.helpers import new_job
 
 DEAD = ("failed", "timeout", "cancelled")
@@ -38,16 +38,14 @@ class ModelJob:
 
 
 class StoreMachine(RuleBasedStateMachine):
-    def __init__(self):
+    def __init__(self, store: Store):
         super().__init__()
-        self.folder = tempfile.TemporaryDirectory()
-        self.store = SqliteStore(f"{self.folder.name}/model.db")
+        self.store = store
         self.jobs: dict[str, ModelJob] = {}
         self.claims: list[Claim] = []  # every claim ever handed out, stale ones included
 
     def teardown(self):
         self.store.close()
-        self.folder.cleanup()
 
     # the model ------------------------------------------------------------
     def ready(self) -> list[str]:
@@ -104,8 +102,6 @@ class StoreMachine(RuleBasedStateMachine):
     def finish(self, pick, succeed, retryable):
         claim = self.claims[pick % len(self.claims)]
         now = time.time()
-        from gigq_client.store import COMPLETED, Outcome
-
         outcome = (Outcome(claim, COMPLETED, now, now, result="1") if succeed
                    else Outcome(claim, FAILED, now, now, error="boom", retryable=retryable))
         should_apply = self.current(claim)
@@ -193,7 +189,10 @@ class StoreMachine(RuleBasedStateMachine):
                 assert not any(self.jobs[p].status in DEAD for p in job.parents)
 
 
-StoreMachine.TestCase.settings = settings(
+SETTINGS = settings(
     max_examples=200, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-test_store_matches_its_model = StoreMachine.TestCase
+
+
+def test_store_matches_its_model(make_store):
+    run_state_machine_as_test(lambda: StoreMachine(make_store()), settings=SETTINGS)

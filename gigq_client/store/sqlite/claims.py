@@ -8,7 +8,7 @@ import time
 from typing import Any, Iterable, Optional, Sequence
 
 from ...timestamps import iso
-from .. import rows
+from .. import rows, rules
 from . import executions, finish, graph
 from ..base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 
@@ -77,14 +77,7 @@ class ClaimOperations:
         return [rows.running_claim(row) for row in self._read(_RUNNING)]
 
     def requeue_orphans(self, judge: OrphanJudge) -> list[tuple[Claim, str]]:
-        now = time.time()
-        dead = [(running, reason) for running in self.running_claims() if (reason := judge(running))]
-        outcomes = [
-            Outcome(running.claim, "failed", started=running.started_at, finished=now, error=reason)
-            for running, reason in dead
-        ]
-        applied = self.finish(outcomes)
-        return [(running.claim, reason) for (running, reason), ok in zip(dead, applied) if ok]
+        return rules.requeue_orphans(self, judge)
 
     def next_due(self) -> Optional[float]:
         rows = self._read(f"SELECT min(wait_until) FROM {_WAITING} WHERE status = 'pending' AND wait_until IS NOT NULL")

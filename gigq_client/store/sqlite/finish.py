@@ -10,6 +10,7 @@ from ...timestamps import iso
 from .. import rows
 from . import executions, graph
 from ..base import COMPLETED, Claim, Outcome
+from ..rules import first_of_each_claim
 
 FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 
@@ -42,16 +43,14 @@ def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) ->
     if len(outcomes) == 1:
         outcome = outcomes[0]
         return [complete_one(conn, outcome, now_iso) if outcome.status == COMPLETED else fail(conn, outcome, now, now_iso)]
-    firsts = {}
-    for index, outcome in enumerate(outcomes):
-        firsts.setdefault(outcome.claim, index)
-    done = [o for i, o in enumerate(outcomes) if o.status == COMPLETED and firsts[o.claim] == i]
+    firsts = first_of_each_claim(outcomes)
+    done = [o for o, first in zip(outcomes, firsts) if o.status == COMPLETED and first]
     applied = complete_many(conn, done, now_iso) if done else set()
     return [
-        False if firsts[outcome.claim] != index
+        False if not first
         else outcome.claim in applied if outcome.status == COMPLETED
         else fail(conn, outcome, now, now_iso)
-        for index, outcome in enumerate(outcomes)
+        for outcome, first in zip(outcomes, firsts)
     ]
 
 

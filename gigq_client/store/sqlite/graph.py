@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from ...errors import UnknownDependency
 from ..base import NewJob
+from ..rules import dead_parent_reason, refuse_cycles, unknown_dependency
 
 # "+status" keeps the planner off the status index in the statements below: they
 # must look jobs up by id, not walk every pending row.
@@ -46,7 +46,7 @@ _DEAD_PARENTS = """
 
 def link(conn: sqlite3.Connection, jobs: Sequence[NewJob], now_iso: str) -> None:
     """Record the dependencies of newly inserted jobs and count what each waits for."""
-    _refuse_cycles(jobs)
+    refuse_cycles(jobs)
     conn.executemany(
         "INSERT OR IGNORE INTO job_dependencies (job_id, depends_on) VALUES (?, ?)",
         [(job.id, parent) for job in jobs for parent in job.dependencies],
@@ -56,7 +56,7 @@ def link(conn: sqlite3.Connection, jobs: Sequence[NewJob], now_iso: str) -> None
         conn.execute(_COUNT_BLOCKERS, (job.id,))
     for job in jobs:
         for parent_id, parent_name, status in conn.execute(_DEAD_PARENTS, (job.id,)).fetchall():
-            cancel_downstream(conn, parent_id, _reason(parent_id, parent_name, status), now_iso)
+            cancel_downstream(conn, parent_id, dead_parent_reason(parent_id, parent_name, status), now_iso)
 
 
 def _refuse_unknown(conn: sqlite3.Connection, job: NewJob) -> None:
@@ -66,32 +66,7 @@ def _refuse_unknown(conn: sqlite3.Connection, job: NewJob) -> None:
         (job.id,),
     ).fetchone()
     if missing:
-        raise UnknownDependency(f"job {job.name!r} depends on unknown job id {missing[0]!r}; nothing was submitted")
-
-
-def _refuse_cycles(jobs: Sequence[NewJob]) -> None:
-    """Kahn's algorithm over the batch: whatever cannot be ordered is on a cycle."""
-    parents = {job.id: set(job.dependencies) for job in jobs}
-    children: dict[str, list[str]] = {}
-    waiting = {}
-    for job_id, deps in parents.items():
-        inside = [p for p in deps if p in parents]
-        waiting[job_id] = len(inside)
-        for parent in inside:
-            children.setdefault(parent, []).append(job_id)
-    ready = [job_id for job_id, count in waiting.items() if count == 0]
-    while ready:
-        for child in children.get(ready.pop(), ()):
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    stuck = [job.name for job in jobs if waiting[job.id] > 0]
-    if stuck:
-        raise UnknownDependency(f"jobs {stuck!r} form a dependency cycle; nothing was submitted")
-
-
-def _reason(parent_id: str, parent_name: str, status: str) -> str:
-    return f"dependency {parent_id} ({parent_name}) ended {status}"
+        raise unknown_dependency(job.name, missing[0])
 
 
 def cancel_downstream(conn: sqlite3.Connection, parent_id: str, reason: str, now_iso: str) -> int:
@@ -100,7 +75,7 @@ def cancel_downstream(conn: sqlite3.Connection, parent_id: str, reason: str, now
 
 
 def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, status: str, now_iso: str) -> int:
-    return cancel_downstream(conn, parent_id, _reason(parent_id, name, status), now_iso)
+    return cancel_downstream(conn, parent_id, dead_parent_reason(parent_id, name, status), now_iso)
 
 
 def cancel_pending(conn: sqlite3.Connection, job_id: str, error: str, now_iso: str) -> bool:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Optional
 
 from ...jobs import JobStatus
 from ...timestamps import iso
-from .. import rows
+from .. import history, rows
+from ..rules import REQUEUEABLE
 from . import executions, graph
 
-_JOB_COLUMNS = (
-    "id", "name", "function_name", "function_module", "params", "priority", "dependencies",
-    "max_attempts", "timeout", "description", "status", "created_at", "updated_at", "attempts",
-    "result", "error", "started_at", "completed_at", "worker_id", "pass_parent_results",
-    "retry_delay", "retry_after", "queue", "run_at",
-)
-_SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)}"
-_REQUEUEABLE = ("failed", "timeout", "cancelled")
+_SELECT_JOB = f"SELECT {', '.join(rows.JOB_COLUMNS)}"
 _CLEARABLE = "status IN ('completed', 'cancelled')"
 
 
@@ -28,20 +21,20 @@ class ManageOperations:
         if not found:
             return None
         *columns, rowid, completed_by, completed_pid = found[0]
-        job = _job_dict(columns)
-        job["executions"] = [_execution_dict(row) for row in self._read(executions.OF_JOB, (rowid,))]
+        job = rows.job_dict(columns)
+        job["executions"] = [rows.execution_dict(row) for row in self._read(executions.OF_JOB, (rowid,))]
         if job["status"] == "running":
-            job["executions"].append(executions.in_progress(job))
+            job["executions"].append(history.in_progress(job))
         elif job["status"] == "completed" and completed_by is not None:
-            job["executions"].append(executions.completed(job, completed_by, completed_pid))
+            job["executions"].append(history.completed(job, completed_by, completed_pid))
         return job
 
     def get_result(self, job_id: str) -> tuple[bool, Optional[str], Any]:
-        rows = self._read("SELECT status, result FROM jobs WHERE id = ?", (job_id,))
-        if not rows:
+        found = self._read("SELECT status, result FROM jobs WHERE id = ?", (job_id,))
+        if not found:
             return False, None, None
-        status, result = rows[0]
-        return True, status, _loads(result)
+        status, result = found[0]
+        return True, status, rows.loads(result)
 
     def list_jobs(self, status: Optional[str], limit: int, queue: Optional[str]) -> list[dict[str, Any]]:
         where, args = [], []
@@ -52,8 +45,8 @@ class ManageOperations:
             where.append("queue = ?")
             args.append(queue)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
-        return [_job_dict(row) for row in rows]
+        found = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
+        return [rows.job_dict(row) for row in found]
 
     def stats(self, queue: Optional[str] = None) -> dict[str, int]:
         clause, args = (" WHERE queue = ?", (queue,)) if queue is not None else ("", ())
@@ -87,7 +80,7 @@ class ManageOperations:
     def requeue_job(self, job_id: str) -> bool:
         with self._write() as conn:
             row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or row[0] not in _REQUEUEABLE or graph.has_dead_parent(conn, job_id):
+            if row is None or row[0] not in REQUEUEABLE or graph.has_dead_parent(conn, job_id):
                 return False
             now_iso = iso(time.time())
             conn.execute(
@@ -106,30 +99,3 @@ class ManageOperations:
             conn.execute(f"DELETE FROM job_executions WHERE job_rowid IN (SELECT rowid FROM jobs WHERE {condition})", args)
             conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN (SELECT id FROM jobs WHERE {condition})", args)
             return conn.execute(f"DELETE FROM jobs WHERE {condition}", args).rowcount
-
-
-def _loads(text: Optional[str]) -> Any:
-    """JSON from a column; text that is not JSON (a hand-written row) is returned as is."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
-
-
-def _job_dict(row: tuple) -> dict[str, Any]:
-    job = dict(zip(_JOB_COLUMNS, row))
-    job["exists"] = True
-    job["params"] = _loads(job["params"]) or {}
-    job["dependencies"] = _loads(job["dependencies"]) or []
-    job["result"] = _loads(job["result"])
-    job["pass_parent_results"] = rows.FLAGS.get(job["pass_parent_results"])
-    job["function"] = f"{job['function_module']}:{job['function_name']}"
-    return job
-
-
-def _execution_dict(row: tuple) -> dict[str, Any]:
-    execution = dict(zip(executions.COLUMNS, row))
-    execution["result"] = _loads(execution["result"])
-    return execution

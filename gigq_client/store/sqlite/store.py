@@ -9,7 +9,8 @@ from typing import Any
 
 from ...errors import StoreError
 from . import connection
-from ..base import Store
+from ..base import JobListener, Store
+from .doorbell import DatagramListener, Doorbell
 from .claims import ClaimOperations
 from .manage import ManageOperations
 from .registry import RegistryOperations
@@ -42,6 +43,7 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         self._local = threading.local()
         self._known_queues: set[str] = set()  # queue names this process has recorded
         self._queue_writes, self._file_mode = queue_writes, file_mode
+        self._doorbell = Doorbell(self.daemons)
         connection.check_path(self.path)
         if initialize:
             connection.create_private(self.path, file_mode)
@@ -85,6 +87,12 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
 
     def change_counter(self) -> int:
         return self._read("PRAGMA data_version")[0][0]
+
+    def notify_new_jobs(self) -> None:
+        self._doorbell.ring()
+
+    def listen_for_jobs(self, name: str) -> JobListener:
+        return DatagramListener(name)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

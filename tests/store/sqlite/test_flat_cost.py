@@ -1,4 +1,4 @@
-"""SQLite: the daemon's hot operations cost the same with 200 or 20,000 jobs waiting.
+"""SQLite only: the daemon's hot operations cost the same with 200 or 20,000 jobs waiting.
 
 Cost is counted in SQLite virtual-machine instructions (a progress handler), so the
 test is exact and repeatable: a statement that walks every pending row instead of

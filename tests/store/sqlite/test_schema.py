@@ -1,4 +1,4 @@
-"""Opening a store: migrations, refusals with clear errors, files left untouched."""
+"""SQLite only: opening a store file, its migrations, refusals with clear errors, files left untouched."""
 
 from __future__ import annotations
 

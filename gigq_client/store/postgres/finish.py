@@ -1,0 +1,99 @@
+"""Recording how attempts ended (PostgreSQL): completions set-based per batch, failures one by one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional, Sequence
+
+from ...retry import backoff_delay
+from .. import rows
+from ..base import COMPLETED, Claim, Outcome
+from ..history import new_id
+from ..rules import first_of_each_claim
+from . import graph
+from .values import moment
+
+FENCE = "id = %s AND status = 'running' AND attempts = %s AND worker_id = %s"
+
+_EXECUTION_COLUMNS = "id, job_id, job_seq, worker_id, status, started_at, completed_at, error, attempt, pid"
+
+# A batch of completions in one statement whatever its size: the fence is joined
+# against the unnested outcomes. The completed attempt is recorded on the job row
+# itself (completed_by, completed_pid), as on SQLite: no execution row.
+_COMPLETE_MANY = """
+    WITH outcome AS (
+        SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
+                             %s::int[])
+            AS o(job_id, attempt, worker_id, result, started, finished, pid)
+    )
+    UPDATE jobs SET status = 'completed', result = outcome.result, error = NULL, started_at = outcome.started,
+        completed_at = outcome.finished, updated_at = %s, worker_id = NULL, cancel_requested = false,
+        completed_by = outcome.worker_id, completed_pid = outcome.pid
+    FROM outcome
+    WHERE jobs.id = ANY(%s::text[]) AND jobs.id = outcome.job_id AND jobs.status = 'running'
+      AND jobs.attempts = outcome.attempt
+      AND jobs.worker_id = outcome.worker_id
+    RETURNING jobs.id"""
+
+
+def finish(conn: Any, outcomes: Sequence[Outcome], now: float) -> list[bool]:
+    """Apply each outcome whose claim still holds; a claim given twice applies once (the first)."""
+    firsts = first_of_each_claim(outcomes)
+    done = [o for o, first in zip(outcomes, firsts) if o.status == COMPLETED and first]
+    applied = complete_many(conn, done, now) if done else set()
+    return [
+        False if not first
+        else outcome.claim in applied if outcome.status == COMPLETED
+        else fail(conn, outcome, now)
+        for outcome, first in zip(outcomes, firsts)
+    ]
+
+
+def complete_many(conn: Any, outcomes: Sequence[Outcome], now: float) -> set[Claim]:
+    columns = [
+        [o.claim.job_id for o in outcomes], [o.claim.attempt for o in outcomes], [o.claim.worker_id for o in outcomes],
+        [o.result for o in outcomes], [moment(o.started) for o in outcomes], [moment(o.finished) for o in outcomes],
+        [o.pid for o in outcomes],
+    ]
+    completed = {row[0] for row in conn.execute(_COMPLETE_MANY, (*columns, moment(now), columns[0])).fetchall()}
+    applied = {o.claim for o in outcomes if o.claim.job_id in completed}
+    if applied:
+        # A statement of its own, on a fresh snapshot: see graph's docstring.
+        graph.unblock_dependents(conn, sorted(claim.job_id for claim in applied))
+    return applied
+
+
+def record(conn: Any, claim: Claim, job_seq: int, status: str, started: Optional[datetime], finished: datetime,
+           error: Any, pid: Any = None) -> None:
+    """One execution row for an attempt that ended other than by completing."""
+    conn.execute(
+        f"INSERT INTO job_executions ({_EXECUTION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (new_id(), claim.job_id, job_seq, claim.worker_id, status, started, finished, error, claim.attempt, pid),
+    )
+
+
+def fail(conn: Any, outcome: Outcome, now: float) -> bool:
+    claim = outcome.claim
+    fence = (claim.job_id, claim.attempt, claim.worker_id)
+    row = conn.execute(f"SELECT max_attempts, retry_delay, name, seq FROM jobs WHERE {FENCE} FOR UPDATE", fence).fetchone()
+    if row is None:
+        return False
+    max_attempts, retry_delay = int(rows.number(row[0], 1, 1)[0]), rows.number(row[1], 0)[0]
+    record(conn, claim, row[3], outcome.status, moment(outcome.started), moment(outcome.finished), outcome.error,
+           outcome.pid)
+    if outcome.retryable and claim.attempt < max_attempts:
+        delay = backoff_delay(claim.attempt, retry_delay)
+        wait_until = now + delay if delay > 0 else None
+        conn.execute(
+            "UPDATE jobs SET status = 'pending', error = %s, worker_id = NULL, wait_until = %s, retry_after = %s, "
+            "updated_at = %s WHERE id = %s",
+            (outcome.error, wait_until, moment(wait_until), moment(now), claim.job_id),
+        )
+        return True
+    conn.execute(
+        "UPDATE jobs SET status = %s, error = %s, worker_id = NULL, completed_at = %s, updated_at = %s, "
+        "cancel_requested = false WHERE id = %s",
+        (outcome.status, outcome.error, moment(outcome.finished), moment(now), claim.job_id),
+    )
+    graph.cancel_downstream_of(conn, claim.job_id, row[2], outcome.status, now)
+    return True
