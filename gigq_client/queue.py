@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
@@ -13,6 +14,7 @@ from .serialize import to_new_job
 from .errors import StoreError
 from .store import NewJob, is_postgres_url, open_store
 
+DB_VARIABLE = "GIGQ_DB"  # read by gigqd and gigqctl as well
 _OPEN_QUEUES: "weakref.WeakSet[JobQueue]" = weakref.WeakSet()
 _WAIT_FIRST_DELAY, _WAIT_MAX_DELAY = 0.001, 0.1
 
@@ -20,16 +22,19 @@ _WAIT_FIRST_DELAY, _WAIT_MAX_DELAY = 0.001, 0.1
 class JobQueue:
     """A queue of jobs shared by every process that opens it: in a SQLite database file,
     or in a PostgreSQL database given as "postgresql://user@host/db" (needs the extra
-    gigqd[postgres]). busy_timeout and synchronous are SQLite's settings."""
+    gigqd[postgres]); with no db_path, the one GIGQ_DB names. busy_timeout and
+    synchronous are SQLite's settings."""
 
     def __init__(
         self,
-        db_path: str,
+        db_path: Optional[str] = None,
         initialize: bool = True,
         *,
         busy_timeout: Optional[float] = None,
         synchronous: Optional[str] = None,
     ):
+        if db_path is None:
+            db_path = os.environ.get(DB_VARIABLE) or _no_database()
         self.db_path = str(db_path)
         self.store = open_store(self.db_path, initialize=initialize, **_sqlite_options(db_path, busy_timeout, synchronous))
         _OPEN_QUEUES.add(self)
@@ -148,3 +153,7 @@ def close_connections() -> None:
     """Close the calling thread's connections of every open JobQueue (GigQ compatibility)."""
     for queue in list(_OPEN_QUEUES):
         queue.close()
+
+
+def _no_database() -> str:
+    raise StoreError(f"no database: pass JobQueue a path or a postgresql:// URL, or set {DB_VARIABLE}")

@@ -10,7 +10,7 @@ import click
 
 from gigq_client import GigqError
 
-from . import config, files, logs, processes, sharing
+from . import config, database, files, logs, processes, sharing
 from .settings import SETTINGS, Settings
 
 LOG_FORMATS = ["auto", "json", "console"]
@@ -68,7 +68,7 @@ def check(config_path: str) -> None:
     _exit_if_shared(settings)
     for warning in config.warnings_for(settings):
         click.echo(f"warning: {warning}")
-    click.echo(f"{config_path}: OK (db {settings.db}, {settings.workers} workers)")
+    click.echo(f"{config_path}: OK (db {database.shown(settings.db)}, {settings.workers} workers)")
 
 
 def _import_from_current_directory() -> None:

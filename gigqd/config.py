@@ -8,6 +8,7 @@ import sys
 from typing import Any, Mapping, Optional
 
 from gigq_client import GigqError
+from gigq_client.store import is_postgres_url
 
 from . import sharing
 from .settings import SETTINGS, Settings
@@ -18,6 +19,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ENV_PREFIX = "GIGQD_"
+SHARED_DB_VARIABLE = "GIGQ_DB"
 
 
 class ConfigError(GigqError):
@@ -94,7 +96,7 @@ def _from_file(path: str, problems: list[str]) -> dict[str, Any]:
             problems.append(f"{key}: unknown setting{_suggest(name)}")
         else:
             values[name] = value
-    if values.get("db") and not os.path.isabs(values["db"]):
+    if values.get("db") and not os.path.isabs(values["db"]) and not is_postgres_url(values["db"]):
         values["db"] = os.path.join(os.path.dirname(os.path.abspath(path)), values["db"])
     return values
 
@@ -109,6 +111,8 @@ def _from_environment(environ: Mapping[str, str], problems: list[str]) -> dict[s
             problems.append(f"{variable}: unknown setting{_suggest(name)}")
             continue
         values[name] = _parse_text(name, text, problems, variable)
+    if "db" not in values and environ.get(SHARED_DB_VARIABLE):
+        values["db"] = environ[SHARED_DB_VARIABLE]  # the one variable gigqd, gigqctl and JobQueue all read
     return {k: v for k, v in values.items() if v is not _INVALID}
 
 

@@ -42,7 +42,7 @@ def setting(default: Any, help: str, check: Optional[Check] = None, default_text
 class Settings:
     """Everything gigqd can be told; defaults make `gigqd --db jobs.db` enough."""
 
-    db: str = setting("gigq.db", "Path of the SQLite job database (created if missing).")
+    db: str = setting("gigq.db", "Path of the SQLite job database (created if missing), or a postgresql:// URL.")
     workers: int = setting(lambda: os.cpu_count() or 2, "Worker processes in the pool.", _between(1, MAX_WORKERS),
                            default_text="number of CPUs")
     queues: list = setting(list, "Queues to serve; empty serves every queue.")
@@ -53,6 +53,10 @@ class Settings:
     log_format: str = setting("auto", "auto (JSON unless on a terminal), json or console.", _one_of("auto", "json", "console"))
     log_level: str = setting("info", "debug, info, warning or error.", _one_of("debug", "info", "warning", "error"))
     log_file: str = setting("", "Append logs to this file instead of standard error.")
+    wakeups: str = setting(
+        "listen", "listen: a submit wakes an idle worker at once (a datagram on SQLite, LISTEN/NOTIFY on PostgreSQL). "
+        "poll: idle workers only look every poll_interval (for PostgreSQL behind a transaction-mode pooler, "
+        "which breaks LISTEN).", _one_of("listen", "poll"))
     poll_interval: float = setting(1.0, "Seconds an idle worker waits before looking for jobs without being woken.", _between(0.01, 3600))
     graceful_timeout: float = setting(30.0, "Seconds running jobs get to finish on a graceful stop or reload.", _not_negative)
     kill_grace: float = setting(5.0, "Seconds between SIGTERM and SIGKILL when a job is stopped.", _between(0, 3600))
@@ -72,13 +76,11 @@ class Settings:
     busy_timeout: float = setting(10.0, "Seconds to wait for SQLite's write lock before an operation fails.", _between(0.01, 3600))
     synchronous: str = setting("NORMAL", "SQLite synchronous level: NORMAL survives a kill -9 of any process; FULL also survives power loss.",
                                _one_of("NORMAL", "FULL", "EXTRA"))
-    socket_path: str = setting("", "Control socket path; empty means the database path plus \".sock\".")
+    socket_path: str = setting("", "Control socket path; empty means the database path plus \".sock\" (for a URL: a name made from it in the temporary folder).")
     socket_mode: int = setting(0o600, "File mode of the control socket.", _octal_mode, default_text="0o600")
     socket_group: str = setting("", "Group given access to the control socket and database (mode 0660).")
     pid_file: str = setting("", "Write the supervisor's pid here (gigqctl start sets it).")
 
-    def control_socket(self) -> str:
-        return self.socket_path or f"{self.db}.sock"
 
 
 SETTINGS = {item.name: item for item in fields(Settings)}

@@ -12,6 +12,8 @@ import pwd
 import stat
 from typing import Optional
 
+from gigq_client.store import is_postgres_url
+
 from .settings import Settings
 
 # The files SQLite and gigqd keep next to the database; each one can carry rows.
@@ -36,7 +38,10 @@ def settings_share(settings: Settings) -> Optional[str]:
 
 
 def files_share(db: str) -> Optional[str]:
-    """Why the database is open to other users, by its files' and its directory's owners and modes."""
+    """Why the database is open to other users: a server is, by nature; a SQLite file by its
+    files' and its directory's owners and modes."""
+    if is_postgres_url(db):
+        return "the database is on a PostgreSQL server, where every role that can write its tables can submit jobs"
     db = os.path.abspath(db)
     for suffix in DATABASE_FILES:
         reason = _shared_file(db + suffix)

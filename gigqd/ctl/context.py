@@ -10,7 +10,7 @@ import click
 
 from gigq_client import GigqError, JobQueue
 
-from .. import config
+from .. import config, database
 from .daemon import CtlError, Target
 
 T = TypeVar("T")
@@ -23,12 +23,12 @@ class Context:
         self.config_path = config_path
         settings = settings_for(config_path, {"db": db} if db else {})
         self.settings = settings
-        self.db = os.path.abspath(settings.db)
+        self.db = database.location(settings.db)
         explicit = socket_path or (settings.socket_path and os.path.abspath(settings.socket_path)) or None
         self.target = Target(self.db, explicit)
 
     def queue(self) -> JobQueue:
-        if not os.path.exists(self.db):
+        if not database.is_url(self.db) and not os.path.exists(self.db):
             raise CtlError(f"no database at {self.db}")
         return JobQueue(self.db)
 

@@ -14,9 +14,9 @@ from typing import Any, Optional
 import psutil
 
 from gigq_client import GigqError
-from gigq_client.store import SqliteStore
+from gigq_client.store import open_store
 
-from .. import files, processes
+from .. import database, files, processes
 from ..control import client
 
 
@@ -34,10 +34,10 @@ class Target:
 
 def running_daemons(db: str) -> list[Any]:
     """Daemons registered in the database that are alive on this host."""
-    if not os.path.exists(db):
+    if not database.is_url(db) and not os.path.exists(db):
         return []
     try:
-        store = SqliteStore(db, initialize=False)
+        store = open_store(db, initialize=False)
     except GigqError:
         return []
     try:
@@ -53,10 +53,11 @@ def socket_for(target: Target) -> str:
     daemons = running_daemons(target.db)
     if daemons:
         return daemons[0].socket_path
-    fallback = os.path.abspath(target.db) + ".sock"
+    fallback = database.beside(target.db, ".sock")
     if os.path.exists(fallback):
         return fallback
-    raise CtlError(f"no gigqd is running for {target.db} (start one with: gigqctl --db {target.db} start)")
+    shown = database.shown(target.db)
+    raise CtlError(f"no gigqd is running for {shown} on this host (start one with: gigqctl --db {shown} start)")
 
 
 def call(target: Target, command: str, **arguments: Any) -> Any:
@@ -74,14 +75,14 @@ def start(target: Target, config_path: Optional[str], workers: Optional[int], fo
     """Start gigqd detached (own session, log file, pid file); return its pid once it answers."""
     if not force:
         for daemon in running_daemons(target.db):
-            raise CtlError(f"a gigqd (pid {daemon.pid}) is already running on {target.db}; "
+            raise CtlError(f"a gigqd (pid {daemon.pid}) is already running on {database.shown(target.db)}; "
                            "stop it first, or pass --force to start another")
-    command = [sys.executable, "-m", "gigqd", "--db", target.db, "--pid-file", pid_file]
+    command = [sys.executable, "-m", "gigqd", "--pid-file", pid_file]
     if config_path:
         command += ["--config", config_path]
     if workers:
         command += ["--workers", str(workers)]
-    env = dict(os.environ, GIGQD_LOG_FILE=log_file)
+    env = dict(os.environ, GIGQD_LOG_FILE=log_file, GIGQD_DB=target.db)  # not argv: a URL may hold a password
     with files.open_private(log_file) as log:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                   start_new_session=True, close_fds=True)
@@ -94,7 +95,7 @@ def _wait_until_ready(daemon: subprocess.Popen, target: Target, timeout: float, 
         if daemon.poll() is not None:
             raise CtlError(f"gigqd failed to start: {_last_error(log_file)}")
         try:
-            answer = client.call(target.socket or os.path.abspath(target.db) + ".sock", "ping", timeout=1)
+            answer = client.call(target.socket or database.beside(target.db, ".sock"), "ping", timeout=1)
             if answer.get("pid") == daemon.pid:
                 return daemon.pid
         except (client.DaemonUnreachable, client.CommandFailed):

@@ -9,6 +9,7 @@ from typing import Optional
 
 import click
 
+from .. import database
 from . import daemon, output, job_commands, jobs
 from .context import DEFAULT_DB, Context, guard, pass_context
 from .daemon import Target
@@ -38,9 +39,9 @@ def main(ctx: click.Context, db: Optional[str], config_path: Optional[str], sock
 @pass_context
 def start(ctx: Context, workers, force, timeout, log_file, pid_file) -> None:
     """Start gigqd in the background and wait until it is ready; print its pid."""
-    log_file = log_file or ctx.settings.log_file or ctx.db + ".log"
-    pid_file = pid_file or ctx.settings.pid_file or ctx.db + ".pid"
-    target = Target(ctx.db, ctx.target.socket or os.path.abspath(ctx.settings.control_socket()))
+    log_file = log_file or ctx.settings.log_file or database.beside(ctx.db, ".log")
+    pid_file = pid_file or ctx.settings.pid_file or database.beside(ctx.db, ".pid")
+    target = Target(ctx.db, ctx.target.socket or os.path.abspath(database.control_socket(ctx.settings)))
     pid = guard(lambda: daemon.start(target, ctx.config_path, workers, force, timeout, log_file, pid_file))
     click.echo(f"gigqd started, pid {pid} (log: {log_file})")
 

@@ -12,9 +12,9 @@ from typing import Any, Mapping, Optional
 
 from gigq_client import GigqError
 from gigq_client.orphans import OrphanJudge
-from gigq_client.store import DaemonInfo, SqliteStore
+from gigq_client.store import DaemonInfo, JobListener, Store
 
-from .. import config, files, logs, processes, sharing, systemd, titles
+from .. import config, database, files, logs, processes, sharing, systemd, titles
 from ..board import BOOTING, STARTED, Board
 from ..control import commands
 from ..control.server import ControlServer
@@ -22,7 +22,6 @@ from ..exits import describe
 from ..settings import Settings
 from . import recovery, signals, status, watchdog
 from .children import Child
-from .doorbell import Doorbell
 from .pool import BOARD_SLOTS, Pool
 from .status import Throughput
 from .timers import Timers
@@ -31,11 +30,12 @@ CANCEL_CHECK_INTERVAL = 1.0
 STRAY_CHECK_INTERVAL = 2.0
 STATUS_INTERVAL = 5.0  # how often systemd's one-line STATUS= is refreshed
 THROUGHPUT_INTERVAL = 1.0
+DOORBELL_CHECK_INTERVAL = 1.0  # at most this long without a working doorbell after a reconnect
 
 
 class Supervisor:
     def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
-        settings.db = os.path.abspath(settings.db)  # recorded for clients started elsewhere
+        settings.db = database.location(settings.db)  # recorded for clients started elsewhere
         self.settings = settings
         self.config_path, self.overrides = config_path, dict(overrides or {})
         self.daemon_id = str(uuid.uuid4())
@@ -46,8 +46,8 @@ class Supervisor:
         self.inbox = signals.SignalInbox()
         self.selector = selectors.DefaultSelector()
         self.pool = Pool(settings, self.daemon_id, self.board, self.log, self._private_fds)
-        self.store: Optional[SqliteStore] = None
-        self.doorbell = Doorbell(self.daemon_id)
+        self.store: Optional[Store] = None
+        self.doorbell: Optional[JobListener] = None  # None with wakeups = "poll"
         self.stopping: Optional[str] = None  # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.started = time.monotonic()
@@ -71,14 +71,16 @@ class Supervisor:
 
     def start(self) -> None:
         settings = self.settings
-        self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
-        if settings.socket_group:
+        self.store = database.open_for(settings)
+        if settings.socket_group and not database.is_url(settings.db):
             for path in (settings.db, settings.db + "-wal", settings.db + "-shm", settings.db + ".lock"):
                 if os.path.exists(path):
                     files.share_with_group(path, settings.socket_group)
         processes.become_subreaper()
-        self.selector.register(self.doorbell.open(), selectors.EVENT_READ, self._on_doorbell)
-        self.control = ControlServer(settings.control_socket(), settings.socket_mode, settings.socket_group,
+        if settings.wakeups == "listen":
+            self.doorbell = self.store.listen_for_jobs(f"gigqd-{self.daemon_id}")
+            self.selector.register(self.doorbell, selectors.EVENT_READ, self._on_doorbell)
+        self.control = ControlServer(database.control_socket(settings), settings.socket_mode, settings.socket_group,
                                      commands.handlers(self), self.selector, self.log)
         self.control.listen()
         self.inbox.install()
@@ -86,14 +88,14 @@ class Supervisor:
         now = time.time()
         self.store.register_daemon(DaemonInfo(
             self.daemon_id, self.host, os.getpid(), processes.start_time(), now, now,
-            socket_path=settings.control_socket(), doorbell_path=self.doorbell.path,
+            socket_path=database.control_socket(settings), doorbell_path=self.doorbell.address if self.doorbell else "",
             queues=",".join(settings.queues),
         ))
         self._add_timers()
         self.pool.maintain()
-        titles.supervisor(settings.db, self.pool.desired)
+        titles.supervisor(database.shown(settings.db), self.pool.desired)
         self._write_pid_file()
-        self.log.info("daemon_started", db=settings.db, workers=self.pool.desired, queues=settings.queues or "all")
+        self.log.info("daemon_started", db=database.shown(settings.db), workers=self.pool.desired, queues=settings.queues or "all")
         self.notifier.ready(self._summary())
 
     def tick(self) -> None:
@@ -117,7 +119,8 @@ class Supervisor:
                 self.store.deregister_daemon(self.daemon_id)
             except GigqError as error:
                 self.log.error("daemon_stopped", error=str(error))
-        self.doorbell.close()
+        if self.doorbell is not None:
+            self.doorbell.close()
         if self.settings.pid_file:
             try:
                 os.unlink(self.settings.pid_file)
@@ -154,9 +157,10 @@ class Supervisor:
             self.log.error("config_reload_failed", error=str(error))
             self.notifier.ready(self._summary())  # systemd waits for READY=1 after RELOADING=1, either way
             return str(error)
-        fresh.db = os.path.abspath(fresh.db)
+        fresh.db = database.location(fresh.db)
         if fresh.db != self.settings.db:
-            self.log.warning("config_reload_failed", error="db cannot change while running; keeping " + self.settings.db)
+            self.log.warning("config_reload_failed",
+                             error="db cannot change while running; keeping " + database.shown(self.settings.db))
             fresh.db = self.settings.db
         refused = sharing.refusal(fresh)  # the files may have been opened to others since we started
         if refused:
@@ -165,14 +169,14 @@ class Supervisor:
             return refused
         self.settings = fresh
         self.pool.apply(fresh)
-        titles.supervisor(fresh.db, self.pool.desired)
+        titles.supervisor(database.shown(fresh.db), self.pool.desired)
         self.log.info("config_reloaded", workers=self.pool.desired)
         self.notifier.ready(self._summary())
         return None
 
     def scale(self, workers: int) -> int:
         desired = self.pool.scale(workers)
-        titles.supervisor(self.settings.db, desired)
+        titles.supervisor(database.shown(self.settings.db), desired)
         self.log.info("pool_scaled", workers=desired)
         return desired
 
@@ -198,10 +202,10 @@ class Supervisor:
     def status(self) -> dict:
         settings = self.settings
         daemon = {
-            "pid": self.pid, "daemon_id": self.daemon_id, "host": self.host, "db": settings.db,
+            "pid": self.pid, "daemon_id": self.daemon_id, "host": self.host, "db": database.shown(settings.db),
             "uptime": round(time.monotonic() - self.started, 1), "workers": self.pool.desired,
             "queues": settings.queues, "stopping": self.stopping,
-            "jobs_per_minute": round(self.throughput.per_minute(), 1), "socket": settings.control_socket(),
+            "jobs_per_minute": round(self.throughput.per_minute(), 1), "socket": database.control_socket(settings),
         }
         children = sorted(self.pool.children, key=lambda c: c.slot)
         return status.report(daemon, self.store, [status.worker(c, self.board.read(c.slot)) for c in children])
@@ -224,8 +228,8 @@ class Supervisor:
                 self.scale(self.pool.desired - 1)
 
     def _on_doorbell(self) -> None:
-        self.doorbell.drain()
-        self.pool.wake_idle()
+        if self.doorbell.drain():
+            self.pool.wake_idle()
 
     def _reap(self) -> None:
         for child, pid, wait_status in self.pool.children.reap():
@@ -311,6 +315,8 @@ class Supervisor:
         self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
         self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)
         self.timers.add("status_line", self._report_status, lambda: STATUS_INTERVAL)
+        if self.doorbell is not None:  # a lost LISTEN connection comes back here
+            self.timers.add("doorbell", self._on_doorbell, lambda: DOORBELL_CHECK_INTERVAL)
 
     def _beat(self) -> None:
         if not self.stopping:
@@ -376,8 +382,8 @@ class Supervisor:
         fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds()]
         if self.control is not None:
             fds += self.control.fds()
-        if self.doorbell.fileno() is not None:
-            fds.append(self.doorbell.fileno())
+        if self.doorbell is not None:
+            fds += self.doorbell.fds()
         try:
             fds.append(self.selector.fileno())
         except (AttributeError, ValueError):

@@ -15,9 +15,9 @@ from typing import NoReturn
 
 from gigq_client import GigqError
 from gigq_client.execute import Executor, describe
-from gigq_client.store import COMPLETED, SqliteStore
+from gigq_client.store import COMPLETED
 
-from .. import board, logs, processes, systemd, titles
+from .. import board, database, logs, processes, systemd, titles
 from ..exits import WorkerExit
 from .streams import StandardStreams
 from .runner import JobRunner
@@ -81,8 +81,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     log = logs.get_logger(worker_id=spec.worker_id, slot=number, pid=os.getpid())
     titles.worker_idle(number)
     try:
-        store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
-                            queue_writes=True)
+        store = database.open_for(settings, queue_writes=True)
         store.register_worker(spec.worker_id, spec.daemon_id, socket.gethostname(), os.getpid(), processes.start_time())
         for module in settings.imports:
             importlib.import_module(module)

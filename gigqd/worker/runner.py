@@ -7,6 +7,7 @@ from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
 from gigq_client.execute import Executor, Result
+from gigq_client import GigqError
 from gigq_client.store import ClaimedJob, Outcome, Store
 
 from .. import board
@@ -54,6 +55,7 @@ class JobRunner:
         self.oldest_outcome = 0.0
         self.average_run = HOLD_TARGET
         self.pid = 0
+        self.claim_unsure = False  # a claim failed: it may have committed all the same
 
     @property
     def has_work(self) -> bool:
@@ -62,11 +64,32 @@ class JobRunner:
     def claim(self, limit: Optional[int] = None) -> int:
         """Record finished outcomes and claim the next batch, in one transaction."""
         limit = limit or claim_size(self.average_run, self.batch_max)
-        applied, jobs = self.store.finish_and_claim(self.outcomes, self.worker_id, self.queues, limit, self.share)
+        if self.claim_unsure:
+            self._release_lost_claims()
+        try:
+            applied, jobs = self.store.finish_and_claim(self.outcomes, self.worker_id, self.queues, limit, self.share)
+        except GigqError:
+            self.claim_unsure = True
+            raise
         self._report_refused(self.outcomes, applied)
         self.outcomes = []
         self._post(jobs)
         return len(jobs)
+
+    def _release_lost_claims(self) -> None:
+        """A claim that failed may have committed before its answer was lost (a dropped
+        connection): jobs running under our name that we do not hold are given back,
+        unspent. They never started, so nobody else would ever requeue them."""
+        ours = {o.claim for o in self.outcomes}
+        lost = [r.claim for r in self.store.running_claims()
+                if r.claim.worker_id == self.worker_id and r.claim not in ours]
+        if lost:
+            self.store.release(lost)
+            if self.log is not None:
+                for claim in lost:
+                    self.log.warning("job_released", job_id=claim.job_id, attempt=claim.attempt,
+                                     reason="claimed by a call whose answer was lost")
+        self.claim_unsure = False
 
     def _post(self, jobs: list[ClaimedJob]) -> None:
         self.batch, self.waiting = jobs, deque(range(len(jobs)))

@@ -22,7 +22,7 @@ class Daemon:
 
     def __init__(self, folder: Path, workers: int = 2, **settings: Any):
         self.folder = folder
-        self.db = str(folder / "jobs.db")
+        self.db = settings.pop("db", None) or str(folder / "jobs.db")
         self.log_path = folder / "gigqd.log"
         self.config_path = folder / "gigqd.toml"
         self.settings = {"db": self.db, "workers": workers, "poll_interval": 5.0, "kill_grace": 1.0,

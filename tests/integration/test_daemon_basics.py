@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 
 import psutil
+import pytest
 
 from gigq_client import Job, Workflow
 from tests import jobfuncs
 from tests.conftest import wait_for
 from tests.integration.daemon import wait_status
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_submit_wakes_an_idle_pool_without_waiting_for_a_poll(make_daemon):
@@ -27,7 +30,8 @@ def _title(process: psutil.Process) -> str:
 
 def test_process_titles_say_what_each_process_does(make_daemon, tmp_path):
     daemon = make_daemon(workers=1).start()
-    assert _title(psutil.Process(daemon.process.pid)) == "gigqd: supervisor [jobs.db] 1 workers"
+    name = daemon.db.rsplit("/", 1)[-1]  # jobs.db, or the PostgreSQL database's name
+    assert _title(psutil.Process(daemon.process.pid)) == f"gigqd: supervisor [{name}] 1 workers"
     worker = psutil.Process(daemon.worker_pids()[0])
     wait_for(lambda: _title(worker) == "gigqd: worker 1 idle", what="idle title")
     queue = daemon.queue()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
 from tests.integration.daemon import pids_in, wait_status
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_term_lets_running_jobs_finish_claims_nothing_new_and_exits_0(make_daemon, tmp_path):

@@ -9,7 +9,14 @@ import pytest
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
-from tests.integration.daemon import pids_in, teach_short_jobs, wait_status, wait_until_dead
+from tests.integration.daemon import (
+    pids_in,
+    teach_short_jobs,
+    wait_status,
+    wait_until_dead,
+)
+
+pytestmark = pytest.mark.both_stores
 
 
 def _kill_supervisor(daemon) -> list[int]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import psutil
+import pytest
 
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
 from tests.integration.daemon import pids_in, wait_status, wait_until_dead
+
+pytestmark = pytest.mark.both_stores
 
 
 def test_hung_job_and_its_children_are_killed_at_the_timeout(make_daemon, tmp_path):

@@ -12,6 +12,8 @@ from tests import jobfuncs
 from tests.conftest import wait_for
 from tests.integration.daemon import pids_in, teach_short_jobs, wait_status
 
+pytestmark = pytest.mark.both_stores
+
 
 def test_kill_9_of_a_worker_mid_job_reruns_the_job_once(make_daemon, tmp_path):
     daemon = make_daemon(workers=2).start()

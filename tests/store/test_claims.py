@@ -222,3 +222,4 @@ def test_release_with_a_reason_keeps_the_interrupted_run_on_record(store):
     row = store.get_job(claimed.job_id)
     assert (row["status"], row["attempts"]) == ("pending", 0)
     assert [(e["status"], e["error"]) for e in row["executions"]] == [("interrupted", "daemon stopped")]
+

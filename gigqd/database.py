@@ -1,0 +1,51 @@
+"""The daemon's database, by the `db` setting: a SQLite path or a postgresql:// URL.
+
+Every gigqd process opens its own store through here after it starts (never across
+a fork), with the options that apply to its backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+
+from gigq_client.store import Store, describe_location, is_postgres_url, open_store
+
+from .settings import Settings
+
+
+def is_url(db: str) -> bool:
+    return is_postgres_url(db)
+
+
+def open_for(settings: Settings, queue_writes: bool = False) -> Store:
+    """The store `settings.db` names; SQLite's own settings go to SQLite only."""
+    if is_url(settings.db):
+        return open_store(settings.db)
+    return open_store(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
+                      queue_writes=queue_writes)
+
+
+def location(db: str) -> str:
+    """`db` as absolute path, or the URL as given (never rewritten: it may hold a password)."""
+    return db if is_url(db) else os.path.abspath(db)
+
+
+def shown(db: str) -> str:
+    """`db` as it may be logged or shown in a process title: a URL without its password."""
+    return describe_location(db)
+
+
+def control_socket(settings: Settings) -> str:
+    """socket_path, or where the control socket goes by default (see beside)."""
+    return settings.socket_path or beside(settings.db, ".sock")
+
+
+def beside(db: str, suffix: str) -> str:
+    """A file of the daemon's (socket, log, pid) by default: next to a SQLite database;
+    for a URL, in the temporary folder under a name made from the database's address."""
+    if not is_url(db):
+        return os.path.abspath(db) + suffix
+    digest = hashlib.sha256(shown(db).encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"gigqd-{digest}{suffix}")

@@ -1,0 +1,112 @@
+"""gigqd, gigqctl and JobQueue on a PostgreSQL URL: the same commands, one clear line when it goes wrong.
+
+The daemon tests that matter most (kill -9 of a worker and of the supervisor, timeouts,
+graceful and fast stops, reloads) run on PostgreSQL too: their modules are marked
+both_stores (see conftest.py). This module holds what only a URL brings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from gigq_client import DatabaseNotFound, DatabaseUnavailable, Job, JobQueue
+from tests import jobfuncs
+from tests.conftest import ROOT, wait_for
+from tests.integration.conftest import TEST_MODULES
+from tests.integration.ctl import ctl, job_id_from
+from tests.integration.daemon import Daemon, wait_status
+
+SECRET = "s3cret-never-shown"
+TASKS = "def hello(name):\n    return f'hello {name}'\n"
+
+
+def with_password(url: str) -> str:
+    """The same URL with a password in it (the test server trusts local connections, so it is ignored)."""
+    scheme, rest = url.split("://", 1)
+    user, host = rest.split("@", 1)
+    return f"{scheme}://{user}:{SECRET}@{host}"
+
+
+def test_gigqctl_runs_a_daemon_on_a_url_and_never_shows_its_password(postgres_url, tmp_path):
+    (tmp_path / "tasks.py").write_text(TASKS)
+    env = {"GIGQ_DB": with_password(postgres_url), "GIGQD_ALLOWED_MODULES": "tasks"}
+    try:
+        started = ctl(tmp_path, "start", "--workers", "2", env=env)
+        job_id = job_id_from(ctl(tmp_path, "submit", "tasks.hello", "--param", "name=pg", env=env).stdout)
+        waited = ctl(tmp_path, "wait", job_id, "--timeout", "30", env=env)
+        status = ctl(tmp_path, "status", env=env)
+        titles = [" ".join(p.cmdline()) for p in psutil.process_iter() if "gigqd" in " ".join(_cmdline(p))]
+        logs = "".join(path.read_text() for path in _logs_of(started.stdout))
+    finally:
+        stopped = ctl(tmp_path, "stop", env=env, check=False)
+    assert "hello pg" in waited.stdout and "completed" in waited.stdout
+    assert "workers" in status.stdout and "completed" in status.stdout
+    assert stopped.returncode == 0, stopped.stderr
+    shown = [started.stdout, started.stderr, waited.stdout, status.stdout, stopped.stdout, logs, *titles]
+    assert titles and logs and not [text for text in shown if SECRET in text]
+
+
+@pytest.mark.parametrize("problem", ["closed port", "missing database"])
+def test_a_url_that_cannot_be_used_gives_one_line_from_gigqd_gigqctl_and_jobqueue(postgres_url, free_port, tmp_path,
+                                                                               problem):
+    user_host, _ = postgres_url.rsplit("/", 1)
+    url = (f"postgresql://gigq@127.0.0.1:{free_port}/jobs" if problem == "closed port"
+           else f"{user_host}/no_such_database")
+    expected = DatabaseUnavailable if problem == "closed port" else DatabaseNotFound
+    with pytest.raises(expected, match="postgresql://"):
+        JobQueue(url)
+    daemon = subprocess.run([sys.executable, "-m", "gigqd", "--db", url], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, env={"GIGQD_ALLOWED_MODULES": "tasks", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    status = ctl(tmp_path, "--db", url, "status", check=False)
+    for run in (daemon, status):
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode != 0 and len(lines) == 1, run.stderr
+        assert "postgresql://" in lines[0] and "Traceback" not in run.stderr
+
+
+def test_star_is_refused_on_postgresql_where_any_role_with_access_can_submit(postgres_url, tmp_path):
+    refused = subprocess.run([sys.executable, "-m", "gigqd", "--db", postgres_url], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    assert refused.returncode == 2 and 'allowed_modules: "*" is refused while the database is on a PostgreSQL server' \
+        in refused.stderr
+
+
+def test_a_running_daemon_carries_on_when_the_server_restarts(postgres, postgres_url, tmp_path):
+    if postgres.server is None:
+        pytest.skip("restarts only the throwaway server this session started")
+    daemon = Daemon(tmp_path, workers=2, db=postgres_url, allowed_modules=TEST_MODULES).start()
+    try:
+        queue = JobQueue(postgres_url)
+        runs = tmp_path / "runs.txt"
+        ids = queue.submit_many(Job(f"j{i}", jobfuncs.record, params={"path": str(runs), "tag": str(i), "seconds": 0.2})
+                                for i in range(20))
+        wait_for(lambda: runs.exists() and runs.read_text(), what="the first job to run")
+        postgres.server.stop()
+        try:
+            daemon.wait_event("store_write_failed", timeout=30)  # a worker could not record, and waits
+        finally:
+            postgres.server.start()
+        for job_id in ids:
+            status = wait_status(queue, job_id, "completed", timeout=60)
+            assert [e["status"] for e in status["executions"]] == ["completed"]
+        assert daemon.process.poll() is None and queue.stats()["completed"] == 20
+    finally:
+        daemon.kill_everything()
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _logs_of(start_output: str) -> list:
+    from pathlib import Path
+
+    path = start_output.rsplit("(log: ", 1)[-1].rstrip(")\n")
+    return [Path(path)] if Path(path).exists() else []
