@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 from . import liveness
 from .execute import Executor
 from .orphans import OrphanJudge
-from .store import ClaimedJob, DaemonInfo, Outcome, SqliteStore
+from .store import ClaimedJob, DaemonInfo, Outcome, open_store
 
 # As gigqd's defaults: orphan_check_interval, lease and max_result_bytes.
 ORPHAN_CHECK_INTERVAL, LEASE, MAX_RESULT_BYTES = 30.0, 60.0, 10_000_000
@@ -22,7 +22,7 @@ class InProcessRunner:
     """This process as a one-worker daemon, registered so that others judge its claims rightly."""
 
     def __init__(self, db_path: str, worker_id: str, allowed_modules: Sequence[str]):
-        self.store = SqliteStore(db_path)
+        self.store = open_store(db_path)
         self.worker_id = worker_id
         self.daemon_id = f"in-process-{uuid.uuid4()}"
         self.pid = os.getpid()
@@ -36,7 +36,7 @@ class InProcessRunner:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + HEARTBEAT_INTERVAL
-            self.store.heartbeat(self.daemon_id, time.time())
+            self.store.renew_lease(self.daemon_id, LEASE)
         if now >= self._next_orphan_check:
             self._recover_orphans()
         jobs = self.store.claim(self.worker_id, None, 1)
@@ -57,11 +57,12 @@ class InProcessRunner:
 
     def _register(self) -> None:
         now, host, started = time.time(), socket.gethostname(), liveness.start_time()
-        self.store.register_daemon(DaemonInfo(self.daemon_id, host, self.pid, started, now, now))
+        self.store.register_daemon(DaemonInfo(self.daemon_id, host, self.pid, started, now, now,
+                                              machine=liveness.machine()), LEASE)
         self.store.register_worker(self.worker_id, self.daemon_id, host, self.pid, started)
 
     def _recover_orphans(self) -> None:
         """Requeue jobs of dead workers, as gigqd does: at once, then every ORPHAN_CHECK_INTERVAL."""
         self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_INTERVAL
-        judge = OrphanJudge(socket.gethostname(), liveness.alive, time.time(), LEASE, own_workers={self.worker_id})
+        judge = OrphanJudge(liveness.machine(), liveness.alive, time.time(), LEASE, own_workers={self.worker_id})
         self.store.requeue_orphans(judge)

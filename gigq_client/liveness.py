@@ -19,6 +19,18 @@ def start_time(pid: Optional[int] = None) -> float:
     return _started(fields)
 
 
+def machine() -> str:
+    """This machine as far as pids go: its boot and its pid namespace. Two daemons that
+    share it may judge each other's workers by their pids; others only by their leases
+    (a container with the same hostname elsewhere, or a machine that rebooted, does not)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot = handle.read().strip()
+        return f"{boot}:{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return ""  # not Linux: never judged by pid from elsewhere
+
+
 def alive(pid: int, started: Optional[float]) -> bool:
     """True if `pid` runs (not a zombie) and is the process that started at `started`."""
     fields = _stat_fields(pid)

@@ -2,4 +2,6 @@
 
 from gigq_client import Worker  # GigQ users wrote `from gigqd import Worker` too
 
-__all__ = ["Worker"]
+__version__ = "0.1.0"
+
+__all__ = ["Worker", "__version__"]

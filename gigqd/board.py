@@ -3,7 +3,9 @@
 The supervisor maps it before forking, so every worker inherits it. Every field has
 one writer:
 - the supervisor: the whole slot before it forks the worker (`reset`), and
-  `stop_requested` afterwards (one byte);
+  `stop_requested` afterwards (one byte); and the board's header: `fence_at`, the
+  monotonic time from which no job may run (its lease may run out soon after; one
+  aligned 8-byte store);
 - the worker's heartbeat thread: `heartbeat` (one aligned 8-byte store, atomic);
 - the worker's job loop: everything else, each change between two increments of
   `seq` (odd while it writes), so the supervisor takes a consistent copy without
@@ -77,13 +79,27 @@ class SlotView:
         return self.held[self.current] if 0 <= self.current < len(self.held) else None
 
 
+class _Header(ctypes.Structure):
+    _fields_ = [("fence_at", ctypes.c_double)]  # 0: no lease to keep (a store on one machine)
+
+
 class Board:
     def __init__(self, slots: int):
-        self._memory = mmap.mmap(-1, ctypes.sizeof(_Slot) * slots)  # anonymous and shared across fork
-        self._slots = (_Slot * slots).from_buffer(self._memory)
+        header = ctypes.sizeof(_Header)
+        self._memory = mmap.mmap(-1, header + ctypes.sizeof(_Slot) * slots)  # anonymous and shared across fork
+        self._header = _Header.from_buffer(self._memory)
+        self._slots = (_Slot * slots).from_buffer(self._memory, header)
 
     def writer(self, slot: int) -> "SlotWriter":
-        return SlotWriter(self._slots[slot])
+        return SlotWriter(self._slots[slot], self._header)
+
+    def fence(self, at: float) -> None:
+        """From monotonic time `at` on, workers start no job (the supervisor, after each lease renewal)."""
+        self._header.fence_at = at
+
+    @property
+    def fence_at(self) -> float:
+        return self._header.fence_at
 
     def reset(self, slot: int, pid: int) -> None:
         """Clear a slot for a newly forked worker (supervisor, before the worker runs)."""
@@ -123,11 +139,15 @@ def _copy(record: _Slot, consistent: bool) -> SlotView:
 class SlotWriter:
     """A worker's handle on its own slot (the job loop's, but for `beat`)."""
 
-    def __init__(self, record: _Slot):
-        self._record = record
+    def __init__(self, record: _Slot, header: _Header):
+        self._record, self._header = record, header
 
     def stop_requested(self) -> bool:
         return bool(self._record.stop_requested)
+
+    def fence_at(self) -> float:
+        """0, or the monotonic time from which this worker may start no job."""
+        return self._header.fence_at
 
     def beat(self) -> None:
         """The heartbeat thread's one field: a single aligned store, no counter needed."""

@@ -19,6 +19,7 @@ class WorkerExit(IntEnum):
     BOOT_FAILED = 3  # could not open the store or import `imports`: respawned with a backoff
     ORPHANED = 4  # its supervisor was gone
     RECYCLED = 5  # reached max_jobs_per_worker or max_memory_per_worker, between jobs
+    FENCED = 6  # killed its own job: its daemon's lease was not renewed and nobody stopped the job
     CRASHED = 70  # an error in the worker itself, not in a job (EX_SOFTWARE)
 
 
@@ -27,6 +28,7 @@ _MEANINGS = {
     WorkerExit.RECYCLED: "recycled",
     WorkerExit.BOOT_FAILED: "failed to start (exit 3)",
     WorkerExit.ORPHANED: "exited because its supervisor was gone",
+    WorkerExit.FENCED: "killed its own job: its daemon's lease was about to run out",
 }
 
 

@@ -18,7 +18,8 @@ EVENTS = frozenset({
     # workers
     "worker_spawned", "worker_booted", "worker_boot_failed", "worker_exited", "worker_died", "worker_hung",
     "worker_recycled", "worker_stop_requested", "worker_respawn_delayed", "worker_killed", "worker_orphaned",
-    "orphan_process_killed", "worker_leftovers_abandoned",
+    "orphan_process_killed", "worker_leftovers_abandoned", "worker_fenced",
+    "lease_renewal_failed", "lease_lapsed", "lease_regained",
     # jobs
     "job_claimed", "job_started", "job_completed", "job_failed", "job_timed_out", "job_killed",
     "job_requeued", "job_released", "job_cancelled", "job_outcome_refused", "orphans_requeued",

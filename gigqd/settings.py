@@ -62,8 +62,11 @@ class Settings:
     kill_grace: float = setting(5.0, "Seconds between SIGTERM and SIGKILL when a job is stopped.", _between(0, 3600))
     heartbeat_interval: float = setting(1.0, "Seconds between a worker's heartbeats.", _between(0.05, 60))
     heartbeat_timeout: float = setting(30.0, "Seconds of heartbeat silence after which a worker is hung and replaced.", _between(0.2, 86400))
-    lease: float = setting(60.0, "Seconds without a daemon heartbeat after which another host may requeue its jobs.", _between(1, 86400))
-    orphan_check_interval: float = setting(30.0, "Seconds between looks for running jobs whose owner died.", _between(0.1, 86400))
+    lease: float = setting(20.0, "Seconds a daemon's lease lasts (renewed every quarter of it). On a database shared by "
+                           "several machines, a daemon that cannot renew it stops its jobs before it runs out, and "
+                           "another requeues them once it has.", _between(1, 86400))
+    orphan_check_interval: float = setting(5.0, "Seconds between looks for running jobs whose owner died or whose "
+                                           "daemon's lease ran out.", _between(0.1, 86400))
     max_jobs_per_worker: int = setting(0, "Replace a worker after this many jobs (0: never).", _not_negative)
     max_memory_per_worker: int = setting(0, "Replace a worker, between jobs, once its RSS passes this many MiB (0: never).", _not_negative)
     max_result_bytes: int = setting(10_000_000, "Largest JSON result a job may return; a bigger one fails the job.", _positive)
@@ -102,5 +105,20 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
+def update_docs(path: str) -> None:
+    """Rewrite the table between the settings table markers of `path` (docs/configuration.md)."""
+    with open(path) as handle:
+        text = handle.read()
+    start, end = "<!-- settings table start -->\n", "<!-- settings table end -->"
+    before, rest = text.split(start, 1)
+    with open(path, "w") as handle:
+        handle.write(before + start + markdown_table() + "\n" + end + rest.split(end, 1)[1])
+
+
 if __name__ == "__main__":
-    print(markdown_table())
+    import sys
+
+    if sys.argv[1:2] == ["--update"]:  # python -m gigqd.settings --update docs/configuration.md
+        update_docs(sys.argv[2])
+    else:
+        print(markdown_table())

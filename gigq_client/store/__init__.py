@@ -7,6 +7,7 @@ from .base import (
     Claim,
     ClaimedJob,
     DaemonInfo,
+    DaemonSummary,
     JobListener,
     NewJob,
     Outcome,
@@ -17,6 +18,6 @@ from .open import describe_location, is_postgres_url, open_store
 from .sqlite import SqliteStore
 
 __all__ = [
-    "COMPLETED", "FAILED", "TIMEOUT", "Claim", "ClaimedJob", "DaemonInfo", "JobListener", "NewJob",
+    "COMPLETED", "FAILED", "TIMEOUT", "Claim", "ClaimedJob", "DaemonInfo", "DaemonSummary", "JobListener", "NewJob",
     "Outcome", "RunningClaim", "Store", "SqliteStore", "describe_location", "is_postgres_url", "open_store",
 ]

@@ -94,6 +94,8 @@ class RunningClaim:
     pid_started: Optional[float]
     daemon_id: Optional[str]
     daemon_heartbeat: Optional[float]
+    machine: Optional[str] = None  # where its daemon runs: pids mean something only there
+    lease_expired: Optional[bool] = None  # by the store's clock; None when its daemon is not registered
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,18 @@ class DaemonInfo:
     doorbell_path: str = ""
     queues: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    machine: str = ""  # boot id and pid namespace: the daemons whose pids this one may judge share it
+    lease_until: float = 0.0  # epoch seconds by the store's clock; set by register_daemon and renew_lease
+
+
+@dataclass(frozen=True)
+class DaemonSummary:
+    """One daemon as the cluster sees it, by the store's clock."""
+
+    info: DaemonInfo
+    jobs_running: int
+    heartbeat_age: float  # seconds since its last renewal
+    lease_expired: bool
 
 
 OrphanJudge = Callable[[RunningClaim], Optional[str]]
@@ -155,6 +169,11 @@ class Store(abc.ABC):
     or duplicate caller changes nothing. A store object may be used by several
     threads; it opens one connection per thread and per process, and a process
     made by fork() opens its own instead of using its parent's."""
+
+    crosses_machines: bool = False
+    """Whether daemons on other machines may share this store. Then each daemon keeps a
+    lease, stops its jobs before the lease can run out unrenewed, and the others requeue
+    the jobs of a daemon whose lease has run out."""
 
     # submitting -------------------------------------------------------
     @abc.abstractmethod
@@ -213,12 +232,19 @@ class Store(abc.ABC):
 
     # registry of daemons and workers ----------------------------------
     @abc.abstractmethod
-    def register_daemon(self, info: DaemonInfo) -> None:
-        """Record a running daemon, replacing any record with its id (idempotent)."""
+    def register_daemon(self, info: DaemonInfo, lease: float = 60.0) -> None:
+        """Record a running daemon, replacing any record with its id (idempotent); its
+        heartbeat is now and its lease runs for `lease` seconds, both by the store's clock."""
 
     @abc.abstractmethod
-    def heartbeat(self, daemon_id: str, now: float) -> None:
-        """Renew the lease on every job held by this daemon's workers (idempotent)."""
+    def renew_lease(self, daemon_id: str, lease: float) -> bool:
+        """Renew a daemon's lease for `lease` seconds from now by the store's clock (one
+        statement). False if the daemon is not registered (then register it again).
+        Another daemon may requeue the jobs of a daemon whose lease has run out."""
+
+    @abc.abstractmethod
+    def daemon_summaries(self) -> list[DaemonSummary]:
+        """Every registered daemon with its running jobs and lease, oldest first (a read)."""
 
     @abc.abstractmethod
     def deregister_daemon(self, daemon_id: str) -> None:

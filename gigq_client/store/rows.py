@@ -78,13 +78,15 @@ def _dependencies(text: Any, problems: list[str]) -> tuple[str, ...]:
 
 
 def running_claim(row: tuple) -> RunningClaim:
-    job_id, attempt, worker_id, started_at, timeout, host, pid, pid_started, daemon_id, heartbeat = row
+    job_id, attempt, worker_id, started_at, timeout, host, pid, pid_started, daemon_id, heartbeat, machine, expired = row
     return RunningClaim(
         claim=Claim(job_id, attempt, worker_id),
         started_at=epoch(started_at), timeout=number(timeout, 300, 0.001)[0],
         host=host if isinstance(host, str) else None, pid=pid if isinstance(pid, int) else None,
         pid_started=number(pid_started, 0)[0] if pid_started is not None else None, daemon_id=daemon_id,
         daemon_heartbeat=number(heartbeat, 0)[0] if heartbeat is not None else None,
+        machine=machine if isinstance(machine, str) and machine else None,
+        lease_expired=None if expired is None else bool(expired),
     )
 
 

@@ -10,11 +10,10 @@ import time
 import uuid
 from typing import Any, Mapping, Optional
 
-from gigq_client import GigqError
-from gigq_client.orphans import OrphanJudge
+from gigq_client import GigqError, liveness
 from gigq_client.store import DaemonInfo, JobListener, Store
 
-from .. import config, database, files, logs, processes, sharing, systemd, titles
+from .. import __version__, config, database, files, logs, processes, sharing, systemd, titles
 from ..board import BOOTING, STARTED, Board
 from ..control import commands
 from ..control.server import ControlServer
@@ -22,18 +21,15 @@ from ..exits import describe
 from ..settings import Settings
 from . import recovery, signals, status, watchdog
 from .children import Child
+from .duties import PeriodicDuties
+from .lease import LeaseKeeper
 from .pool import BOARD_SLOTS, Pool
 from .status import Throughput
 from .timers import Timers
 
-CANCEL_CHECK_INTERVAL = 1.0
-STRAY_CHECK_INTERVAL = 2.0
-STATUS_INTERVAL = 5.0  # how often systemd's one-line STATUS= is refreshed
-THROUGHPUT_INTERVAL = 1.0
-DOORBELL_CHECK_INTERVAL = 1.0  # at most this long without a working doorbell after a reconnect
 
 
-class Supervisor:
+class Supervisor(PeriodicDuties):
     def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
         settings.db = database.location(settings.db)  # recorded for clients started elsewhere
         self.settings = settings
@@ -51,6 +47,7 @@ class Supervisor:
         self.stopping: Optional[str] = None  # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.started = time.monotonic()
+        self.started_at = time.time()
         self.control: Optional[ControlServer] = None
         self.throughput = Throughput()
         self.cancels: set[str] = set()  # jobs to stop as soon as they are seen running
@@ -85,12 +82,8 @@ class Supervisor:
         self.control.listen()
         self.inbox.install()
         self.selector.register(self.inbox.read_fd, selectors.EVENT_READ, self._on_signals)
-        now = time.time()
-        self.store.register_daemon(DaemonInfo(
-            self.daemon_id, self.host, os.getpid(), processes.start_time(), now, now,
-            socket_path=database.control_socket(settings), doorbell_path=self.doorbell.address if self.doorbell else "",
-            queues=",".join(settings.queues),
-        ))
+        self.lease = LeaseKeeper(self.store, self._daemon_info, lambda: self.settings, self.board, self.log)
+        self.lease.register()
         self._add_timers()
         self.pool.maintain()
         titles.supervisor(database.shown(settings.db), self.pool.desired)
@@ -104,7 +97,7 @@ class Supervisor:
         self._reap()
         self._settle_departures()
         self._watch()
-        if not self.stopping:
+        if not self.stopping and not self.lease.lost:  # fenced: fork nothing that would only fail
             self.pool.maintain()
         now = time.monotonic()
         self.notifier.ping_if_due(now)  # the loop is turning: tell systemd's watchdog
@@ -280,6 +273,11 @@ class Supervisor:
         if self.stopping == "graceful" and now >= self.stop_deadline:
             for child in self.pool.children:
                 self._begin_kill(child, watchdog.Kill(child.slot, watchdog.SHUTDOWN, "graceful_timeout passed"))
+        if self.lease.fenced(now):
+            for child in self.pool.children:
+                if self.board.read(child.slot).started > 0:
+                    self._begin_kill(child, watchdog.Kill(child.slot, watchdog.FENCED,
+                                                          "its daemon's lease could not be renewed"))
 
     def _begin_kill(self, child: Child, kill: watchdog.Kill) -> None:
         if child.kill is not None:
@@ -303,73 +301,17 @@ class Supervisor:
             c.kill or c.retiring or self.board.read(c.slot).started > 0 for c in self.pool.children)
         respawn_in = self.pool.not_before - time.monotonic() if len(self.pool.active()) < self.pool.desired else None
         wait = watchdog.tick_wait(watching, bool(self.departures), respawn_in)
-        return min(wait, self.timers.seconds_to_next(time.monotonic()))
+        to_fence = self.lease.seconds_to_fence(time.monotonic())
+        return min(wait, self.timers.seconds_to_next(time.monotonic()), wait if to_fence is None else to_fence)
 
-    # periodic duties, one timer each ---------------------------------------------
-    def _add_timers(self) -> None:
-        settings = lambda: self.settings  # noqa: E731 - reloads replace the settings object
-        first_orphan_check = time.monotonic() + self._check_orphans()  # before the first fork: recover the last run
-        self.timers.add("orphan_check", self._check_orphans, lambda: settings().orphan_check_interval, first_orphan_check)
-        self.timers.add("daemon_heartbeat", self._beat, lambda: settings().lease / 4)
-        self.timers.add("cancel_check", self._check_cancels, lambda: CANCEL_CHECK_INTERVAL)
-        self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
-        self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)
-        self.timers.add("status_line", self._report_status, lambda: STATUS_INTERVAL)
-        if self.doorbell is not None:  # a lost LISTEN connection comes back here
-            self.timers.add("doorbell", self._on_doorbell, lambda: DOORBELL_CHECK_INTERVAL)
-
-    def _beat(self) -> None:
-        if not self.stopping:
-            self._store_call(self.store.heartbeat, self.daemon_id, time.time())
-
-    def _sample_throughput(self) -> None:
-        done = sum(self.board.read(c.slot).jobs_done for c in self.pool.children)
-        self.throughput.sample(done, time.monotonic())
-
-    def _report_status(self) -> None:
-        if self.notifier.enabled:
-            self.notifier.status(self._summary())
-
-    def _kill_strays(self) -> None:
-        """A process a job double-forked to escape is adopted by us (subreaper): kill it.
-        Only a job can leave a stray, so an idle pool is not scanned (it walks /proc)."""
-        if self.throughput.total() == self.strays_checked_at:
-            return
-        self.strays_checked_at = self.throughput.total()
-        for process in recovery.adopted(self.pool.worker_pids()):
-            recovery.kill_quietly(process)
-            self.log.warning("orphan_process_killed", stray_pid=process.pid, reason="escaped from a job")
-
-    def _check_cancels(self) -> Optional[float]:
-        """Act on cancel requests written to the database (gigqctl cancel, or any client)."""
-        if not self.stopping:
-            ours = {c.worker_id for c in self.pool.children}
-            requested = self._store_call(self.store.cancel_requests) or []
-            self.cancels = set()  # rebuilt: cancel_job watches again whatever has not started yet
-            for claim in requested:
-                if claim.worker_id in ours:
-                    self.cancel_job(claim.job_id)
-        return watchdog.BUSY_WAIT if self.cancels else None
-
-    def _check_orphans(self) -> Optional[float]:
-        if self.stopping:
-            return None
-        judge = OrphanJudge(self.host, processes.alive, time.time(), self.settings.lease,
-                                     own_workers={c.worker_id for c in self.pool.children})
-        requeued = self._store_call(self.store.requeue_orphans, judge) or []
-        for claim, reason in requeued:
-            self.log.warning("job_requeued", job_id=claim.job_id, attempt=claim.attempt, worker_id=claim.worker_id, reason=reason)
-        if requeued:
-            self.log.info("orphans_requeued", count=len(requeued))
-        return watchdog.orphan_check_delay(judge.waiting_on_exit, time.monotonic() - self.started,
-                                           self.settings.orphan_check_interval)
-
-    def _store_call(self, operation, *args):
-        try:
-            return operation(*args)
-        except GigqError as error:
-            self.log.error("supervisor_loop_failed", operation=operation.__name__, error=str(error))
-            return None
+    def _daemon_info(self) -> DaemonInfo:
+        now = time.time()
+        return DaemonInfo(
+            self.daemon_id, self.host, self.pid, processes.start_time(), self.started_at, now,
+            socket_path=database.control_socket(self.settings), queues=",".join(self.settings.queues),
+            doorbell_path=self.doorbell.address if self.doorbell else "", machine=liveness.machine(),
+            extra={"version": __version__, "workers": self.pool.desired},
+        )
 
     def _summary(self) -> str:
         busy = sum(1 for c in self.pool.children if self.board.read(c.slot).running_job is not None)

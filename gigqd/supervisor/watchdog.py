@@ -14,7 +14,7 @@ from gigq_client.store import Claim
 from ..board import BOOTING, FINISHED, HELD, IDLE, STARTED, SlotView
 from ..exits import Exit, WorkerExit
 
-TIMEOUT, HUNG, SHUTDOWN, CANCEL = "timeout", "hung", "shutdown", "cancel"
+TIMEOUT, HUNG, SHUTDOWN, CANCEL, FENCED = "timeout", "hung", "shutdown", "cancel", "fenced"
 IDLE_WAIT = 1.0  # seconds the loop sleeps with nothing to watch (signals and sockets wake it)
 BUSY_WAIT = 0.1  # while a job runs: timeouts are seen within this
 SETTLING_WAIT = 0.01  # while a dead worker's leftover processes are dying
@@ -23,6 +23,7 @@ ORPHAN_GRACE_AFTER_START = 120.0
 # A SIGKILLed process dies at once unless it sleeps in the kernel (a hung NFS mount,
 # a device): after this long its worker's claims are settled anyway, and it is logged.
 LEFTOVER_PATIENCE = 60.0
+FENCE_SAFETY = 1.0  # seconds kept between the last moment a fenced job can be alive and its lease's end
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,25 @@ def orphan_check_delay(waiting_on_exit: int, uptime: float, interval: float) -> 
     """Look again within a second while a dead daemon's workers on this host are still
     finishing their jobs (only in our first two minutes, when that is expected)."""
     return QUICK_ORPHAN_RECHECK if waiting_on_exit and uptime < ORPHAN_GRACE_AFTER_START else interval
+
+
+def fence_margin(kill_grace: float, heartbeat_interval: float) -> float:
+    """How long before its lease runs out a daemon starts stopping its jobs: TERM, then
+    KILL after kill_grace; the workers' own backstop a heartbeat later; a heartbeat of
+    slack for the thread that checks; and FENCE_SAFETY."""
+    return kill_grace + 2 * heartbeat_interval + FENCE_SAFETY
+
+
+def fence_at(renewal_sent: float, lease: float, kill_grace: float, heartbeat_interval: float) -> float:
+    """Monotonic time from which no job of ours may run, after the last renewal that the
+    store confirmed, timed from before it was sent: the store's lease ends no earlier
+    than `lease` seconds after that (clocks run at the same rate; see docs/reliability.md)."""
+    return renewal_sent + lease - fence_margin(kill_grace, heartbeat_interval)
+
+
+def lease_retry_delay(lease: float) -> float:
+    """A renewal failed: try again soon, several times before the fence."""
+    return min(1.0, lease / 20)
 
 
 def leftovers_overdue(since: float, now: float) -> bool:

@@ -24,6 +24,7 @@ from .runner import JobRunner
 from ..settings import Settings
 
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
+FENCED_POLL = 0.1  # seconds between looks at the fence while it holds
 CHECKPOINT_AFTER_JOBS = 256  # below this a checkpoint on going idle costs more than it saves
 
 __all__ = ["WorkerSpec", "worker_main"]
@@ -130,6 +131,8 @@ class PooledLoop:
         # A failed write leaves the outcomes in the runner; the next step records them first.
         if self._orphaned():
             return
+        if self._fenced():
+            return
         if self.runner.has_work:
             self.ran_since_idle += 1
             self.runner.run_next()
@@ -144,6 +147,19 @@ class PooledLoop:
         if os.getppid() == self.spec.parent_pid:
             return False
         self._leave_orphaned()
+        return True
+
+    def _fenced(self) -> bool:
+        """Past the board's fence the daemon's lease may run out: start nothing, keep
+        what is finished, and wait for the supervisor to renew the lease (or stop us)."""
+        fence_at = self.slot.fence_at()
+        if not fence_at or time.monotonic() < fence_at:
+            return False
+        if self.runner.has_work:
+            self.runner.set_aside_batch()
+            self.log.warning("worker_fenced", reason="its daemon could not renew its lease; starting nothing")
+        self.slot.set_state(board.IDLE)
+        self._read_messages(FENCED_POLL)
         return True
 
     def _leave_orphaned(self) -> None:
@@ -224,11 +240,23 @@ def _start_heartbeat(spec: WorkerSpec, slot: board.SlotWriter, log) -> None:
                             f"{view.timeout:g} s after its supervisor died")
                 processes.kill_descendants()
                 os._exit(WorkerExit.ORPHANED)
+            if view.running_job is not None and _past_fence(slot.fence_at(), spec.settings):
+                log.warning("job_killed", job_id=view.running_job.job_id,
+                            reason="its daemon's lease was not renewed, and its supervisor did not stop it")
+                processes.kill_descendants()
+                os._exit(WorkerExit.FENCED)
             if view.state == board.RUNNING and view.running_job is not None:
                 titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, time.monotonic() - view.started)
             time.sleep(spec.settings.heartbeat_interval)
 
     threading.Thread(target=beat, name="gigqd-heartbeat", daemon=True).start()
+
+
+def _past_fence(fence_at: float, settings: Settings) -> bool:
+    """The backstop: the supervisor stops a running job at the fence (TERM, KILL after
+    kill_grace); if it has not (frozen, or dead), the worker does it itself, still
+    before its daemon's lease can run out (see the timing in docs/reliability.md)."""
+    return bool(fence_at) and time.monotonic() > fence_at + settings.kill_grace + settings.heartbeat_interval
 
 
 def _past_timeout(view: board.SlotView) -> bool:

@@ -56,6 +56,7 @@ class JobRunner:
         self.average_run = HOLD_TARGET
         self.pid = 0
         self.claim_unsure = False  # a claim failed: it may have committed all the same
+        self.set_aside: list = []  # claims of a batch dropped while fenced: released (fenced) when the store answers
 
     @property
     def has_work(self) -> bool:
@@ -66,6 +67,7 @@ class JobRunner:
         limit = limit or claim_size(self.average_run, self.batch_max)
         if self.claim_unsure:
             self._release_lost_claims()
+        self._release_set_aside()
         try:
             applied, jobs = self.store.finish_and_claim(self.outcomes, self.worker_id, self.queues, limit, self.share)
         except GigqError:
@@ -75,6 +77,18 @@ class JobRunner:
         self.outcomes = []
         self._post(jobs)
         return len(jobs)
+
+    def set_aside_batch(self) -> None:
+        """Start none of the batch's waiting jobs (the daemon may be losing its lease):
+        they are released when the store answers again, fenced, so a job another daemon
+        took over meanwhile is left to it."""
+        self.set_aside += [self.batch[i].claim for i in self.waiting]
+        self.waiting.clear()
+
+    def _release_set_aside(self) -> None:
+        if self.set_aside:
+            self.store.release(self.set_aside)
+            self.set_aside = []
 
     def _release_lost_claims(self) -> None:
         """A claim that failed may have committed before its answer was lost (a dropped
@@ -135,9 +149,9 @@ class JobRunner:
         """Record what ran and release what did not start (a stop between jobs).
         Safe to call again after a store error: nothing is dropped until written."""
         self.flush()
-        unstarted = [self.batch[i].claim for i in self.waiting]
-        released = self.store.release(unstarted) if unstarted else 0
-        self.waiting.clear()
+        self.set_aside_batch()
+        released = len(self.set_aside)
+        self._release_set_aside()
         return released
 
     def _report_refused(self, outcomes: Sequence[Outcome], applied: Sequence[bool]) -> None:

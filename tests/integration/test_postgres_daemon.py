@@ -110,3 +110,28 @@ def _logs_of(start_output: str) -> list:
 
     path = start_output.rsplit("(log: ", 1)[-1].rstrip(")\n")
     return [Path(path)] if Path(path).exists() else []
+
+
+def test_a_daemon_that_cannot_renew_its_lease_stops_its_jobs_and_resumes_when_it_can(postgres, postgres_url, tmp_path):
+    if postgres.server is None:
+        pytest.skip("restarts only the throwaway server this session started")
+    daemon = Daemon(tmp_path, workers=1, db=postgres_url, allowed_modules=TEST_MODULES, lease=4.0, kill_grace=0.5,
+                    heartbeat_interval=0.2, heartbeat_timeout=5.0).start()
+    try:
+        queue = JobQueue(postgres_url)
+        runs = tmp_path / "runs.txt"
+        job_id = queue.submit(Job("long", jobfuncs.record, params={"path": str(runs), "tag": "x", "seconds": 6}))
+        first = wait_for(lambda: runs.exists() and runs.read_text().split(), what="the job to start")[0]
+        postgres.server.stop()
+        try:
+            daemon.wait_event("lease_lapsed", timeout=30)
+            wait_for(lambda: not psutil.pid_exists(int(first)) or psutil.Process(int(first)).status() == "zombie",
+                     timeout=30, what="the job's worker to be stopped while the database is away")
+        finally:
+            postgres.server.start()
+        daemon.wait_event("lease_regained", timeout=30)
+        status = wait_status(queue, job_id, "completed", timeout=60)
+        assert [e["status"] for e in status["executions"]] == ["failed", "completed"]
+        assert daemon.events("job_killed") or daemon.events("worker_killed")
+    finally:
+        daemon.kill_everything()

@@ -86,7 +86,7 @@ def test_a_stopped_worker_dies_at_its_limit_not_after_kill_grace(make_daemon, tm
     # kill_grace is far longer than the test waits: the worker must die of the TERM
     # sent with a CONT, not of the SIGKILL that would follow a minute later.
     daemon = make_daemon(workers=1, heartbeat_timeout=1.0 if limit == "heartbeat" else 60.0, heartbeat_interval=0.2,
-                         kill_grace=60.0).start()
+                         kill_grace=60.0, lease=200.0).start()  # on PostgreSQL the lease must outlast the kill
     queue = daemon.queue()
     runs = tmp_path / "runs.txt"
     seconds, timeout = (30, 300) if limit == "heartbeat" else (30, 1.5)

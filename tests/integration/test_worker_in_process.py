@@ -45,7 +45,10 @@ def test_a_dead_workers_running_job_is_recovered_and_run(db_path):
     gone = subprocess.Popen(["true"])
     gone.wait()  # a pid that no longer runs
     now = clock.time()
-    queue.store.register_daemon(DaemonInfo("dead", socket.gethostname(), gone.pid, 1.0, now, now))
+    from gigq_client import liveness
+
+    queue.store.register_daemon(DaemonInfo("dead", socket.gethostname(), gone.pid, 1.0, now, now,
+                                           machine=liveness.machine()))  # on this machine: judged by its pid
     queue.store.register_worker("dead.1", "dead", socket.gethostname(), gone.pid, 1.0)
     queue.store.claim("dead.1", None, 1)
     assert Worker(db_path).process_one() is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gigq_client.store import TIMEOUT, Claim
+from gigq_client.store import TIMEOUT, Claim, DaemonInfo
 from tests.conftest import wait_for
 from tests.store.helpers import claim_one, completed, failed, new_job
 
@@ -145,8 +145,8 @@ def test_orphan_requeue_spends_the_attempt_and_fails_when_none_remain(store):
     assert row["executions"][0]["error"] == "worker w1 died"
 
 
-def test_orphan_judge_sees_the_owner(store):
-    store.register_daemon(_daemon("d1"))
+def test_orphan_judge_sees_the_owner_and_its_lease_by_the_stores_clock(store):
+    store.register_daemon(DaemonInfo(**{**_daemon("d1").__dict__, "machine": "boot:ns"}), lease=60.0)
     store.register_worker("w1", "d1", "host-a", 4242, 123.0)
     store.enqueue([new_job("x")])
     claim_one(store, "w1")
@@ -154,9 +154,10 @@ def test_orphan_judge_sees_the_owner(store):
     store.requeue_orphans(lambda running: seen.append(running) and None)
     (running,) = seen
     assert (running.host, running.pid, running.pid_started, running.daemon_id) == ("host-a", 4242, 123.0, "d1")
-    assert running.daemon_heartbeat == 50.0
-    store.heartbeat("d1", 99.0)
-    assert store.running_claims()[0].daemon_heartbeat == 99.0
+    assert (running.machine, running.lease_expired) == ("boot:ns", False)
+    assert store.renew_lease("d1", 0.0) is True  # a lease of no time at all: over at once
+    assert store.running_claims()[0].lease_expired is True
+    assert store.renew_lease("nobody", 10.0) is False
     assert store.get_job(running.claim.job_id)["status"] == "running"
 
 
@@ -210,8 +211,6 @@ def test_cancel_request_of_a_running_job_is_flagged_then_applied(store):
 
 
 def _daemon(daemon_id: str):
-    from gigq_client.store import DaemonInfo
-
     return DaemonInfo(id=daemon_id, host="host-a", pid=1, pid_started=1.0, started_at=1.0, heartbeat_at=50.0)
 
 

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gigq_client.store import DaemonInfo
 from tests.store.helpers import claim_one, new_job
 
 
 def _daemon(daemon_id: str, started_at: float = 1.0) -> DaemonInfo:
     return DaemonInfo(id=daemon_id, host="host-a", pid=7, pid_started=2.0, started_at=started_at, heartbeat_at=3.0,
-                      socket_path="/run/gigqd.sock", doorbell_path="@bell", queues="a,b", extra={"version": "1"})
+                      socket_path="/run/gigqd.sock", doorbell_path="@bell", queues="a,b", extra={"version": "1"},
+                      machine="boot:ns")
 
 
 def test_registered_daemons_come_back_oldest_first_with_every_field(store):
     store.register_daemon(_daemon("late", started_at=20.0))
-    store.register_daemon(_daemon("early", started_at=10.0))
+    store.register_daemon(_daemon("early", started_at=10.0), lease=30.0)
     assert [d.id for d in store.daemons()] == ["early", "late"]
-    assert store.daemons()[0] == _daemon("early", started_at=10.0)
+    early = store.daemons()[0]
+    # heartbeat and lease come from the store's clock, whatever the caller says
+    assert early == DaemonInfo(**{**_daemon("early", started_at=10.0).__dict__, "heartbeat_at": early.heartbeat_at,
+                                  "lease_until": early.lease_until})
+    assert early.lease_until - early.heartbeat_at == pytest.approx(30.0, abs=0.01)
+
+
+def test_the_cluster_view_counts_each_daemons_running_jobs_and_knows_whose_lease_ran_out(store):
+    store.register_daemon(_daemon("busy"), lease=60.0)
+    store.register_daemon(_daemon("gone", started_at=2.0), lease=0.0)
+    store.register_worker("w1", "busy", "host-a", 10, 1.0)
+    store.enqueue([new_job("x"), new_job("y")])
+    claim_one(store, "w1")
+    summaries = {s.info.id: s for s in store.daemon_summaries()}
+    assert (summaries["busy"].jobs_running, summaries["busy"].lease_expired) == (1, False)
+    assert (summaries["gone"].jobs_running, summaries["gone"].lease_expired) == (0, True)
+    assert 0 <= summaries["busy"].heartbeat_age < 60
 
 
 def test_registering_a_daemon_again_replaces_its_record(store):

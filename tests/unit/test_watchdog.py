@@ -59,33 +59,53 @@ def test_plan_for_dead_worker(phases, consistent, shutdown, fail, release, inter
     assert {c.job_id for c in plan.interrupted} == interrupted
 
 
-def running(host="here", pid=10, started=5.0, heartbeat=100.0, worker="w", job_started=50.0, timeout=30.0):
-    return RunningClaim(Claim("j", 1, worker), job_started, timeout, host, pid, started, "d", heartbeat)
+def running(host="there", pid=10, started=5.0, heartbeat=100.0, worker="w", job_started=50.0, timeout=30.0,
+            machine="boot-a:pidns-1", expired=False):
+    return RunningClaim(Claim("j", 1, worker), job_started, timeout, host, pid, started, "d", heartbeat, machine, expired)
+
+
+OTHER_MACHINE = "boot-b:pidns-9"
 
 
 @pytest.mark.parametrize(
     "claim, alive, expected",
     [
-        (running(), True, None),
-        (running(), False, "no longer running"),
-        (running(host="there", heartbeat=95), True, None),
-        (running(host="there", heartbeat=30), True, "no heartbeat"),
+        (running(), True, None),  # on this machine, alive
+        (running(), False, "no longer running"),  # on this machine, its pid is gone
+        (running(host="here"), False, "no longer running"),  # the hostname does not matter, the machine does
+        (running(machine=OTHER_MACHINE), False, None),  # elsewhere, a pid proves nothing: its lease holds
+        (running(machine=OTHER_MACHINE, expired=True), True, "lease of daemon d on there ran out"),
+        (running(machine=OTHER_MACHINE, expired=None), True, "no longer registered"),
+        (running(machine=None, expired=False), False, None),  # a daemon that did not say where it runs
         (running(host=None, pid=None, started=None, heartbeat=None, job_started=10, timeout=20), True, "unknown"),
         (running(host=None, pid=None, started=None, heartbeat=None, job_started=75, timeout=20), True, None),
         (running(worker="mine"), False, None),
     ],
 )
 def test_orphan_judge(claim, alive, expected):
-    judge = OrphanJudge("here", lambda pid, started: alive, now=100.0, lease=10.0, own_workers={"mine"})
+    judge = OrphanJudge("boot-a:pidns-1", lambda pid, started: alive, now=100.0, lease=10.0, own_workers={"mine"})
     reason = judge(claim)
     assert (reason is None) if expected is None else (expected in reason)
 
 
+def test_a_long_job_elsewhere_is_never_rescued_while_its_daemon_renews_its_lease():
+    judge = OrphanJudge("boot-a:pidns-1", lambda pid, started: False, now=10_000_000.0, lease=10.0)
+    assert judge(running(machine=OTHER_MACHINE, job_started=0.0, timeout=1.0, expired=False)) is None
+
+
 def test_pid_reuse_is_not_mistaken_for_the_owner():
     seen = []
-    judge = OrphanJudge("here", lambda pid, started: seen.append((pid, started)) or False, 100.0, 10.0)
+    judge = OrphanJudge("boot-a:pidns-1", lambda pid, started: seen.append((pid, started)) or False, 100.0, 10.0)
     assert judge(running(pid=10, started=5.0)) is not None
     assert seen == [(10, 5.0)]  # liveness is asked with the start time, not the pid alone
+
+
+@pytest.mark.parametrize("sent, lease, grace, beat, fence", [(100.0, 20.0, 5.0, 1.0, 112.0), (0.0, 60.0, 0.0, 0.5, 58.0)])
+def test_the_fence_leaves_time_to_stop_every_job_before_the_lease_can_run_out(sent, lease, grace, beat, fence):
+    assert watchdog.fence_at(sent, lease, grace, beat) == fence
+    # TERM at the fence, KILL after kill_grace, the workers' backstop a heartbeat later, checked a heartbeat
+    # late at worst: all before the lease's end, with FENCE_SAFETY to spare
+    assert fence + grace + 2 * beat + watchdog.FENCE_SAFETY == sent + lease
 
 
 @pytest.mark.parametrize("failures, delay", [(0, 0), (1, 0.5), (2, 1), (3, 2), (10, 30)])

@@ -57,7 +57,8 @@ _COUNTS = {kind: f"SELECT count(*) FROM ({pick.replace(' FOR UPDATE SKIP LOCKED'
 
 _RUNNING = """
     SELECT j.id, j.attempts, j.worker_id, j.started_at, j.timeout,
-        w.host, w.pid, w.pid_started, d.id, d.heartbeat_at
+        w.host, w.pid, w.pid_started, d.id, d.heartbeat_at, d.machine,
+        d.lease_until < extract(epoch FROM clock_timestamp())::float8
     FROM jobs AS j LEFT JOIN workers AS w ON w.id = j.worker_id LEFT JOIN daemons AS d ON d.id = w.daemon_id
     WHERE j.status = 'running'"""
 

@@ -27,6 +27,8 @@ _NOTIFY = f"BEGIN; SET LOCAL synchronous_commit = off; NOTIFY {CHANNEL}; COMMIT"
 class PostgresStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryOperations, Store):
     """A Store on a PostgreSQL database named by a postgresql:// URL."""
 
+    crosses_machines = True
+
     def __init__(self, url: str, initialize: bool = True, connect_timeout: float = connection.DEFAULT_CONNECT_TIMEOUT):
         self._psycopg = connection.driver()  # DriverMissing before anything else
         self.url = url

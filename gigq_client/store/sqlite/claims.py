@@ -27,7 +27,7 @@ _CLAIM = """
 
 _RUNNING = """
     SELECT j.id, j.attempts, j.worker_id, j.started_at, j.timeout,
-        w.host, w.pid, w.pid_started, d.id, d.heartbeat_at
+        w.host, w.pid, w.pid_started, d.id, d.heartbeat_at, d.machine, d.lease_until < ?
     FROM jobs AS j LEFT JOIN workers AS w ON w.id = j.worker_id LEFT JOIN daemons AS d ON d.id = w.daemon_id
     WHERE j.status = 'running'"""
 
@@ -74,7 +74,7 @@ class ClaimOperations:
         return released
 
     def running_claims(self) -> list[RunningClaim]:
-        return [rows.running_claim(row) for row in self._read(_RUNNING)]
+        return [rows.running_claim(row) for row in self._read(_RUNNING, (time.time(),))]
 
     def requeue_orphans(self, judge: OrphanJudge) -> list[tuple[Claim, str]]:
         return rules.requeue_orphans(self, judge)

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import json
+import time
 
-from ..base import DaemonInfo
+from ..base import DaemonInfo, DaemonSummary
 
-_DAEMON_COLUMNS = "id, host, pid, pid_started, started_at, heartbeat_at, socket_path, doorbell_path, queues, extra"
+_DAEMON_COLUMNS = ("id, host, pid, pid_started, started_at, heartbeat_at, socket_path, doorbell_path, queues, extra, "
+                   "machine, lease_until")
+_SUMMARIES = f"""
+    SELECT {', '.join('d.' + c.strip() for c in _DAEMON_COLUMNS.split(','))},
+        (SELECT count(*) FROM jobs AS j JOIN workers AS w ON w.id = j.worker_id
+         WHERE j.status = 'running' AND w.daemon_id = d.id)
+    FROM daemons AS d ORDER BY d.started_at"""
 
 
 class RegistryOperations:
-    def register_daemon(self, info: DaemonInfo) -> None:
+    def register_daemon(self, info: DaemonInfo, lease: float = 60.0) -> None:
+        now = time.time()  # one machine: the store's clock is this machine's
         with self._write() as conn:
             conn.execute(
-                f"INSERT OR REPLACE INTO daemons ({_DAEMON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (info.id, info.host, info.pid, info.pid_started, info.started_at, info.heartbeat_at,
-                 info.socket_path, info.doorbell_path, info.queues, json.dumps(info.extra)),
+                f"INSERT OR REPLACE INTO daemons ({_DAEMON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (info.id, info.host, info.pid, info.pid_started, info.started_at, now,
+                 info.socket_path, info.doorbell_path, info.queues, json.dumps(info.extra), info.machine, now + lease),
             )
 
-    def heartbeat(self, daemon_id: str, now: float) -> None:
+    def renew_lease(self, daemon_id: str, lease: float) -> bool:
+        now = time.time()
         with self._write() as conn:
-            conn.execute("UPDATE daemons SET heartbeat_at = ? WHERE id = ?", (now, daemon_id))
+            return bool(conn.execute("UPDATE daemons SET heartbeat_at = ?, lease_until = ? WHERE id = ?",
+                                     (now, now + lease, daemon_id)).rowcount)
+
+    def daemon_summaries(self) -> list[DaemonSummary]:
+        now = time.time()
+        return [DaemonSummary(_daemon(row[:12]), row[12], max(0.0, now - row[5]), (row[11] or 0) < now)
+                for row in self._read(_SUMMARIES)]
 
     def deregister_daemon(self, daemon_id: str) -> None:
         with self._write() as conn:
@@ -32,8 +47,7 @@ class RegistryOperations:
             )
 
     def daemons(self) -> list[DaemonInfo]:
-        rows = self._read(f"SELECT {_DAEMON_COLUMNS} FROM daemons ORDER BY started_at")
-        return [DaemonInfo(*row[:9], extra=json.loads(row[9] or "{}")) for row in rows]
+        return [_daemon(row) for row in self._read(f"SELECT {_DAEMON_COLUMNS} FROM daemons ORDER BY started_at")]
 
     def register_worker(self, worker_id: str, daemon_id: str, host: str, pid: int, pid_started: float) -> None:
         with self._write() as conn:
@@ -61,3 +75,7 @@ class RegistryOperations:
 
     def paused_queues(self) -> list[str]:
         return [row[0] for row in self._read("SELECT queue FROM paused_queues ORDER BY queue")]
+
+
+def _daemon(row: tuple) -> DaemonInfo:
+    return DaemonInfo(*row[:9], extra=json.loads(row[9] or "{}"), machine=row[10] or "", lease_until=row[11] or 0.0)

@@ -97,7 +97,11 @@ CREATE TABLE daemons (
     socket_path text NOT NULL DEFAULT '',
     doorbell_path text NOT NULL DEFAULT '',
     queues text NOT NULL DEFAULT '',
-    extra text NOT NULL DEFAULT '{}'
+    extra text NOT NULL DEFAULT '{}',
+    -- Boot id and pid namespace: another daemon judges this one's workers by their pids
+    -- only on the same machine, and by the lease (the server's clock) everywhere else.
+    machine text NOT NULL DEFAULT '',
+    lease_until double precision NOT NULL DEFAULT 0
 );
 
 CREATE TABLE workers (
