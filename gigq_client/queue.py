@@ -12,7 +12,7 @@ from .errors import JobNotFound, JobWaitTimeout
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
 from .errors import StoreError
-from .store import NewJob, is_postgres_url, open_store
+from .store import DaemonSummary, NewJob, is_postgres_url, open_store
 
 DB_VARIABLE = "GIGQ_DB"  # read by gigqd and gigqctl as well
 _OPEN_QUEUES: "weakref.WeakSet[JobQueue]" = weakref.WeakSet()
@@ -86,6 +86,10 @@ class JobQueue:
         """Number of jobs in each status, plus "total"."""
         return self.store.stats(queue)
 
+    def stats_by_queue(self) -> dict[str, dict[str, int]]:
+        """stats() for each queue, by name."""
+        return self.store.stats_by_queue()
+
     def wait(self, job_id: str, timeout: Optional[float] = None) -> dict[str, Any]:
         """Block until the job reaches a final state and return its status.
 
@@ -121,6 +125,27 @@ class JobQueue:
     def requeue_job(self, job_id: str) -> bool:
         """Send a failed, timed-out or cancelled job back to pending with its attempts reset."""
         return self.store.requeue_job(job_id)
+
+    def cancel_running(self, job_id: str) -> bool:
+        """Ask the daemon running the job to stop it (it is cancelled once stopped); False if it is not running."""
+        return self.store.request_cancel(job_id)
+
+    def pause(self, queue: str = "*") -> None:
+        """Stop every daemon claiming jobs of `queue` ("*": every queue). Running jobs finish."""
+        self.store.pause_queue(queue)
+
+    def resume(self, queue: str = "*") -> bool:
+        """Let daemons claim jobs of `queue` again, and wake them; False if it was not paused."""
+        resumed = self.store.resume_queue(queue)
+        self.store.notify_new_jobs()
+        return resumed
+
+    def paused_queues(self) -> list[str]:
+        return self.store.paused_queues()
+
+    def daemons(self) -> list[DaemonSummary]:
+        """Every daemon serving this queue (on any host), with its running jobs and lease."""
+        return self.store.daemon_summaries()
 
     def clear_completed(self, before_timestamp: Optional[timestamps.When] = None) -> int:
         """Delete completed and cancelled jobs (finished before the timestamp, if given)."""

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import psutil
 
 from gigq_client import GigqError
-from gigq_client.store import open_store
+from gigq_client import JobQueue, liveness
 
 from .. import database, files, processes
 from ..control import client
@@ -33,18 +32,45 @@ class Target:
 
 
 def running_daemons(db: str) -> list[Any]:
-    """Daemons registered in the database that are alive on this host."""
+    """Daemons registered in the database that are alive on this machine."""
     if not database.is_url(db) and not os.path.exists(db):
         return []
     try:
-        store = open_store(db, initialize=False)
+        with JobQueue(db, initialize=False) as queue:
+            summaries = queue.daemons()
     except GigqError:
         return []
+    here = liveness.machine()
+    return [s.info for s in summaries
+            if s.info.machine == here and s.info.socket_path and processes.alive(s.info.pid, s.info.pid_started)]
+
+
+def cluster_status(target: Target, queue: Callable[[], JobQueue]) -> tuple[Optional[dict], list[dict]]:
+    """This machine's daemon's own report (None when none runs here) and every daemon
+    the database knows, on any host; an error only when there is neither."""
     try:
-        host = socket.gethostname()
-        return [d for d in store.daemons() if d.host == host and d.socket_path and processes.alive(d.pid, d.pid_started)]
-    finally:
-        store.close()
+        report = call(target, "status")
+    except CtlError as unreachable:
+        report, missing = None, unreachable
+    try:
+        with queue() as jobs:
+            cluster = [_summary(s) for s in jobs.daemons()]
+            if report is None and cluster:
+                report = {"queues": jobs.stats_by_queue(), "totals": jobs.stats()}
+    except (CtlError, GigqError):
+        if report is None:
+            raise missing from None
+        cluster = []
+    if report is None:
+        raise missing
+    return report, cluster
+
+
+def _summary(summary: Any) -> dict:
+    info = summary.info
+    return {"daemon_id": info.id, "host": info.host, "pid": info.pid, "workers": info.extra.get("workers"),
+            "version": info.extra.get("version"), "jobs_running": summary.jobs_running,
+            "heartbeat_age": round(summary.heartbeat_age, 1), "lease_expired": summary.lease_expired}
 
 
 def socket_for(target: Target) -> str:

@@ -73,7 +73,7 @@ def cancel(queue: JobQueue, target: Target, job_id: str, timeout: float) -> str:
         raise CtlError(f"no job {job_id} in {queue.db_path}")
     if status["status"] != "running":
         raise CtlError(f"could not cancel job {job_id}: it is {status['status']}")
-    queue.store.request_cancel(job_id)
+    queue.cancel_running(job_id)
     call(target, "cancel", job_id=job_id)
     final = queue.wait(job_id, timeout=timeout)
     if final["status"] != "cancelled":

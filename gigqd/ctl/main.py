@@ -86,8 +86,11 @@ def status(ctx: Context, job_id, as_json, show_params, show_result, show_executi
         click.echo(guard(lambda: jobs.show_status(ctx.queue(), job_id, as_json, params=show_params,
                                                        result=show_result, executions=show_executions)))
         return
-    report = guard(lambda: daemon.call(ctx.target, "status"))
-    click.echo(json.dumps(report, indent=2) if as_json else output.daemon_status(report))
+    report, cluster = guard(lambda: daemon.cluster_status(ctx.target, ctx.queue))
+    if as_json:
+        click.echo(json.dumps({**(report or {}), "cluster": cluster}, indent=2))
+    else:
+        click.echo(output.cluster_status(report, cluster))
 
 
 @main.command()
@@ -95,7 +98,7 @@ def status(ctx: Context, job_id, as_json, show_params, show_result, show_executi
 @pass_context
 def pause(ctx: Context, queue_name: Optional[str]) -> None:
     """Stop claiming jobs of QUEUE (default: every queue). Running jobs finish."""
-    guard(lambda: ctx.queue().store.pause_queue(queue_name or "*"))
+    guard(lambda: ctx.queue().pause(queue_name or "*"))
     click.echo(f"paused {queue_name or 'every queue'}")
 
 
@@ -104,9 +107,7 @@ def pause(ctx: Context, queue_name: Optional[str]) -> None:
 @pass_context
 def resume(ctx: Context, queue_name: Optional[str]) -> None:
     """Claim jobs of QUEUE again (default: undo a pause of every queue)."""
-    queue = guard(ctx.queue)
-    guard(lambda: queue.store.resume_queue(queue_name or "*"))
-    queue.store.notify_new_jobs()
+    guard(lambda: ctx.queue().resume(queue_name or "*"))
     click.echo(f"resumed {queue_name or 'every queue'}")
 
 

@@ -80,6 +80,18 @@ def daemon_status(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cluster_status(report: dict[str, Any], cluster: list[dict[str, Any]]) -> str:
+    """This machine's daemon (if one runs here), then every daemon the database knows."""
+    parts = [daemon_status(report)] if "daemon" in report else [_queue_table(report)]
+    if cluster:
+        rows = [(d["host"], d["pid"], d["daemon_id"][:8], d["workers"] if d["workers"] is not None else "?",
+                 d["jobs_running"], f"{d['heartbeat_age']:.1f}s ago", "EXPIRED" if d["lease_expired"] else "held",
+                 d["version"] or "?") for d in cluster]
+        parts += ["", "Daemons on every host:",
+                  table(rows, ["Host", "PID", "Daemon", "Workers", "Running", "Heartbeat", "Lease", "Version"])]
+    return "\n".join(parts)
+
+
 def _queue_table(report: dict[str, Any]) -> str:
     statuses = ["pending", "running", "completed", "failed", "cancelled", "timeout"]
     rows = [[queue, *(counts[s] for s in statuses)] for queue, counts in sorted(report["queues"].items())]

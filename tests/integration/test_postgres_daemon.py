@@ -7,6 +7,7 @@ both_stores (see conftest.py). This module holds what only a URL brings.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -135,3 +136,26 @@ def test_a_daemon_that_cannot_renew_its_lease_stops_its_jobs_and_resumes_when_it
         assert daemon.events("job_killed") or daemon.events("worker_killed")
     finally:
         daemon.kill_everything()
+
+
+def test_gigqctl_status_lists_every_daemon_on_the_database_and_whose_lease_ran_out(postgres_url, tmp_path):
+    from gigq_client.store import DaemonInfo
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir(), second.mkdir()
+    daemons = [Daemon(folder, workers=1, db=postgres_url, allowed_modules=TEST_MODULES,
+                      socket_path=str(folder / "gigqd.sock")).start() for folder in (first, second)]
+    try:
+        queue = JobQueue(postgres_url)
+        queue.store.register_daemon(DaemonInfo("deadbeef-0000", "lost-host", 4242, 1.0, 1.0, 1.0,
+                                               machine="another-machine", extra={"workers": 3}), lease=0.0)
+        shown = ctl(first, "--db", postgres_url, "--socket", str(first / "gigqd.sock"), "status").stdout
+        listed = json.loads(ctl(first, "--db", postgres_url, "--socket", str(first / "gigqd.sock"), "status",
+                                "--json").stdout)["cluster"]
+    finally:
+        for daemon in daemons:
+            daemon.kill_everything()
+    assert "Daemons on every host:" in shown and "lost-host" in shown and "EXPIRED" in shown
+    by_host = sorted((d["host"], d["lease_expired"], d["workers"]) for d in listed)
+    assert len(listed) == 3 and ("lost-host", True, 3) in by_host
+    assert sum(1 for d in listed if not d["lease_expired"] and d["pid"] in {dm.process.pid for dm in daemons}) == 2
