@@ -1,4 +1,5 @@
-"""Test hosts on one machine: network namespaces on a bridge, each with its own hostname.
+"""Test hosts on one machine: each in namespaces of its own (network, on a bridge; pids;
+hostname), so that to gigqd they are different machines.
 
     with Network(hosts=3) as net:            # root only (ip netns, veth, a bridge)
         net.address                          # the bridge's address: where the database listens
@@ -17,11 +18,32 @@ import os
 import random
 import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
 PREFIX = "gq"  # every name made here starts with it, so a clean-up finds them all
 OWNERS = "/run/gigq-test-netns"  # <tag> -> pid of the test process that made that network
+
+
+# The host's pid 1: names the host, then reaps orphans until it is killed.
+_INIT = "import os, socket, sys, time\nsocket.sethostname(sys.argv[1])\nwhile True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        time.sleep(0.5)\n"
+
+
+def _wait_for_child(parent: int, timeout: float = 10.0) -> int:
+    """The pid (root namespace) of the init that unshare --fork starts under `parent`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as handle:
+                children = handle.read().split()
+        except FileNotFoundError:
+            children = []
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise RuntimeError(f"the host's init did not start under pid {parent}")
 
 
 def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -35,13 +57,27 @@ class Host:
     address: str
     link: str  # the bridge end of its veth pair: down = cable pulled
     processes: list[subprocess.Popen] = field(default_factory=list)
+    init_pid: int = 0  # its init process, as the root namespace numbers it
+
+    def boot(self) -> None:
+        """Start the host: a small init process in its own network, pid, mount and UTS
+        namespaces, so its processes see only each other's pids (as on a machine of its
+        own) and its own hostname. Every later start() joins these namespaces."""
+        init = self.start_raw(["ip", "netns", "exec", self.name, "unshare", "--uts", "--pid", "--mount", "--fork",
+                               "--mount-proc", sys.executable, "-c", _INIT, self.hostname])
+        self.init_pid = _wait_for_child(init.pid)
 
     def start(self, argv: list[str], env: Optional[dict] = None, cwd: Optional[str] = None,
               stdout=None) -> subprocess.Popen:
-        """Run `argv` inside this host: its network namespace, its own hostname."""
-        wrapped = ["ip", "netns", "exec", self.name, "unshare", "--uts", "--",
-                   "sh", "-c", f'hostname "{self.hostname}" && exec "$@"', "sh", *argv]
-        process = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT,
+        """Run `argv` on this host (its namespaces: network, pids, hostname)."""
+        if not self.init_pid:
+            self.boot()
+        wrapped = ["nsenter", "--target", str(self.init_pid), "--net", "--pid", "--mount", "--uts", "--", *argv]
+        return self.start_raw(wrapped, env, cwd, stdout)
+
+    def start_raw(self, argv: list[str], env: Optional[dict] = None, cwd: Optional[str] = None,
+                  stdout=None) -> subprocess.Popen:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         self.processes.append(process)
         return process
@@ -52,8 +88,9 @@ class Host:
         return [int(pid) for pid in listed if pid.isdigit()]
 
     def kill_everything(self) -> list[int]:
-        """kill -9 every process of the host at once, as when the machine dies."""
+        """kill -9 every process of the host at once, as when the machine dies (boot() it again after)."""
         pids = self.pids()
+        self.init_pid = 0
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -21,6 +21,11 @@ from ...errors import (
 INSTALL_HINT = "pip install 'gigqd[postgres]'"
 MINIMUM_SERVER = 130000  # pg_current_snapshot(), MATERIALIZED CTEs
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# A connection whose peer is cut off must fail, not hang until TCP gives up (about
+# 15 minutes): unacknowledged data for this long, or a quiet connection whose
+# keepalive probes go unanswered, closes it. A daemon then fails over to its fence.
+NETWORK_SILENCE_MS = 5000
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}
 APPLICATION_NAME = "gigq"
 # SQLSTATE classes and codes we name; everything else is a StoreError with the server's text.
 _UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53300")  # connection, shutdown, starting up, too many clients
@@ -54,12 +59,17 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}"
 
 
+def network_options(url: str, application_name: str) -> dict[str, Any]:
+    """What every connection of ours asks of libpq, unless the URL says otherwise."""
+    wanted = {"application_name": application_name, "tcp_user_timeout": NETWORK_SILENCE_MS, **KEEPALIVES}
+    return {name: value for name, value in wanted.items() if name not in url}
+
+
 def connect(url: str, connect_timeout: float) -> Any:
     """An autocommit connection (transactions are explicit), checked to be a usable server."""
     psycopg = driver()
-    options: dict[str, Any] = {"autocommit": True, "connect_timeout": max(2, round(connect_timeout))}
-    if "application_name" not in url:
-        options["application_name"] = APPLICATION_NAME
+    options: dict[str, Any] = {"autocommit": True, "connect_timeout": max(2, round(connect_timeout)),
+                               **network_options(url, APPLICATION_NAME)}
     try:
         conn = psycopg.connect(url, **options)
     except psycopg.Error as error:
