@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo run bench chaos clean
+.PHONY: test demo run bench chaos chaos-cluster clean host-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The cluster tests build test hosts with ip netns (iproute2) and nsenter (util-linux).
+host-tools:
+	@command -v ip >/dev/null && command -v nsenter >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq iproute2 util-linux >/dev/null)
+
+test: $(STAMP) host-tools
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
@@ -24,6 +29,9 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos.chaos --long
+
+chaos-cluster: $(STAMP) host-tools
+	$(BIN)/python -m tests.cluster.cluster --long
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

