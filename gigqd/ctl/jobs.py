@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from gigq_client import Job, JobQueue, JobStatus, Worker
 from gigq_client.functions import parse_reference, resolve
+from gigq_client.jobs import FINAL_STATUSES
 
 from . import output
 from .daemon import CtlError, Target, call
@@ -71,12 +72,12 @@ def cancel(queue: JobQueue, target: Target, job_id: str, timeout: float) -> str:
     status = queue.get_status(job_id)
     if not status["exists"]:
         raise CtlError(f"no job {job_id} in {queue.db_path}")
-    if status["status"] != "running":
+    if status["status"] != JobStatus.RUNNING:
         raise CtlError(f"could not cancel job {job_id}: it is {status['status']}")
     queue.cancel_running(job_id)
     call(target, "cancel", job_id=job_id)
     final = queue.wait(job_id, timeout=timeout)
-    if final["status"] != "cancelled":
+    if final["status"] != JobStatus.CANCELLED:
         raise CtlError(f"job {job_id} ended {final['status']} before it could be cancelled")
     return f"Job {job_id} cancelled (it was running; the daemon stopped it)."
 
@@ -102,7 +103,7 @@ def wait(queue: JobQueue, job_id: str, timeout: Optional[float]) -> tuple[bool, 
     interactive = sys.stderr.isatty()
     while True:
         status = queue.get_status(job_id)
-        if status["status"] in ("completed", "failed", "cancelled", "timeout"):
+        if status["status"] in FINAL_STATUSES:
             break
         elapsed = time.monotonic() - started
         if timeout is not None and elapsed > timeout:
@@ -116,11 +117,11 @@ def wait(queue: JobQueue, job_id: str, timeout: Optional[float]) -> tuple[bool, 
     if interactive:
         sys.stderr.write("\r" + " " * 70 + "\r")
     line = f"{status['name']} {status['status']}"
-    if status["status"] == "completed":
+    if status["status"] == JobStatus.COMPLETED:
         line += f": {json.dumps(status['result'], default=str)}"
     elif status.get("error"):
         line += f": {status['error']}"
-    return status["status"] == "completed", line
+    return status["status"] == JobStatus.COMPLETED, line
 
 
 def run_worker(db: str, once: bool, worker_id: Optional[str], polling_interval: float, concurrency: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
+from gigq_client import JobStatus
+
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     """A boxed text table, as GigQ's CLI printed them."""
@@ -93,7 +95,7 @@ def cluster_status(report: dict[str, Any], cluster: list[dict[str, Any]]) -> str
 
 
 def _queue_table(report: dict[str, Any]) -> str:
-    statuses = ["pending", "running", "completed", "failed", "cancelled", "timeout"]
+    statuses = [status.value for status in JobStatus]
     rows = [[queue, *(counts[s] for s in statuses)] for queue, counts in sorted(report["queues"].items())]
     rows.append(["(all)", *(report["totals"][s] for s in statuses)])
     return table(rows, ["Queue", *statuses])

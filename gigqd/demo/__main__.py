@@ -13,13 +13,14 @@ import shutil
 import sys
 import time
 
-from gigq_client import Job, JobQueue, Workflow
+from gigq_client import Job, JobQueue, JobStatus, Workflow
+from gigq_client.jobs import FINAL_STATUSES
 
 from ..ctl import daemon
 from ..ctl.output import table
 
-EXPECTED = {"fetch-a": "completed", "fetch-b": "completed", "flaky": "completed", "report": "completed",
-            "hang": "timeout", "archive": "cancelled"}
+EXPECTED = {"fetch-a": JobStatus.COMPLETED, "fetch-b": JobStatus.COMPLETED, "flaky": JobStatus.COMPLETED,
+            "report": JobStatus.COMPLETED, "hang": JobStatus.TIMEOUT, "archive": JobStatus.CANCELLED}
 
 
 def build_workflow(folder: str) -> Workflow:
@@ -72,7 +73,7 @@ def _watch(queue: JobQueue, ids: list[str], timeout: float = 60) -> list[dict]:
         if line != shown:
             print(line, flush=True)
             shown = line
-        if all(s["status"] in ("completed", "failed", "cancelled", "timeout") for s in statuses):
+        if all(s["status"] in FINAL_STATUSES for s in statuses):
             return statuses
         if time.monotonic() > deadline:
             raise SystemExit("the demo's jobs did not settle within a minute; see the log")
@@ -80,7 +81,7 @@ def _watch(queue: JobQueue, ids: list[str], timeout: float = 60) -> list[dict]:
 
 
 def _state(status: dict) -> str:
-    if status["status"] == "pending" and status["attempts"]:
+    if status["status"] == JobStatus.PENDING and status["attempts"]:
         return f"retrying ({status['attempts']}/{status['max_attempts']} failed)"
     return status["status"]
 
@@ -99,7 +100,7 @@ def _verdict(statuses: list[dict]) -> int:
 
 
 def _outcome(status: dict) -> str:
-    text = str(status["result"]) if status["status"] == "completed" else str(status["error"])
+    text = str(status["result"]) if status["status"] == JobStatus.COMPLETED else str(status["error"])
     return text if len(text) <= 70 else text[:67] + "..."
 
 
