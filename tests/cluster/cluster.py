@@ -213,8 +213,8 @@ class ClusterRun:
         out = self.folder / "driver.ids"
         with JobQueue(self.local_url) as queue, open(out, "a") as ids:
             for _ in range(10):
-                jobs = [Job("long", FUNCTION, max_attempts=20, params={"log": str(self.job_log), "token": token,
-                                                                         "ms": LONG_JOB_MS})
+                jobs = [Job("long", FUNCTION, max_attempts=20, priority=100,  # ahead of any backlog
+                            params={"log": str(self.job_log), "token": token, "ms": LONG_JOB_MS})
                         for token in (f"L-{self.long_jobs + i}" for i in range(6))]
                 self.long_jobs += len(jobs)
                 for job_id, job in zip(queue.submit_many(jobs), jobs):
