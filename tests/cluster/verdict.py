@@ -76,7 +76,7 @@ def _takeover_latencies(run: Any, starts: dict, ends: dict) -> dict[str, Any]:
         if fault.kind not in ("kill_host", "cut_host"):
             continue
         caught = [token for token, runs in starts.items()
-                  if any(host == fault.host and at < fault.at and not _ended(ends, token, host, pid, at)
+                  if any(host == fault.host and at < fault.at and _alive_at(fault.at, token, host, pid, at, runs, ends)
                          for host, pid, at in runs)]
         later = [min(at for host, _, at in starts[t] if host != fault.host and at > fault.at) for t in caught
                  if any(host != fault.host and at > fault.at for host, _, at in starts[t])]
@@ -90,8 +90,10 @@ def _takeover_latencies(run: Any, starts: dict, ends: dict) -> dict[str, Any]:
     return figures
 
 
-def _ended(ends: dict, token: str, host: str, pid: int, started: float) -> bool:
-    return any(h == host and p == pid and at >= started for h, p, at in ends.get(token, []))
+def _alive_at(moment: float, token: str, host: str, pid: int, started: float, runs: list, ends: dict) -> bool:
+    """A run that never ended, and that no later run of the job (already a takeover) followed before `moment`."""
+    ended = any(h == host and p == pid and at >= started for h, p, at in ends.get(token, []))
+    return not ended and not any(started < at < moment for _, _, at in runs)
 
 
 def _faults_that_did_not_show(run: Any) -> list[str]:
