@@ -59,9 +59,18 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}"
 
 
+# And the server's side of it: a client cut off mid-transaction (a pulled cable sends
+# no reset) would hold its row locks until the server's TCP keepalive, two hours by
+# default, and stall every host that needs those rows. Our transactions never wait on
+# anything but the database, so a session idle inside one for this long is dead.
+SERVER_OPTIONS = ("-c idle_in_transaction_session_timeout=5000 -c tcp_keepalives_idle=5 "
+                  "-c tcp_keepalives_interval=2 -c tcp_keepalives_count=2")
+
+
 def network_options(url: str, application_name: str) -> dict[str, Any]:
-    """What every connection of ours asks of libpq, unless the URL says otherwise."""
-    wanted = {"application_name": application_name, "tcp_user_timeout": NETWORK_SILENCE_MS, **KEEPALIVES}
+    """What every connection of ours asks of libpq and of the server, unless the URL says otherwise."""
+    wanted = {"application_name": application_name, "tcp_user_timeout": NETWORK_SILENCE_MS, **KEEPALIVES,
+              "options": SERVER_OPTIONS}
     return {name: value for name, value in wanted.items() if name not in url}
 
 
