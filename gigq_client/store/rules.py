@@ -56,7 +56,10 @@ def first_of_each_claim(outcomes: Sequence[Outcome]) -> list[bool]:
 def requeue_orphans(store: "Store", judge: OrphanJudge) -> list[tuple[Claim, str]]:
     """Store.requeue_orphans by its other operations: judge every running claim, fail the dead ones."""
     now = time.time()
-    dead = [(running, reason) for running in store.running_claims() if (reason := judge(running))]
+    # In job id order: two daemons requeuing the same dead daemon's jobs at once lock
+    # the rows in the same order, and neither waits for a deadlock to be detected.
+    dead = sorted(((running, reason) for running in store.running_claims() if (reason := judge(running))),
+                  key=lambda pair: pair[0].claim.job_id)
     outcomes = [Outcome(running.claim, FAILED, started=running.started_at, finished=now, error=reason)
                 for running, reason in dead]
     applied = store.finish(outcomes)

@@ -23,9 +23,10 @@ class PeriodicDuties:
 
     def _add_timers(self) -> None:
         settings = lambda: self.settings  # noqa: E731 - reloads replace the settings object
+        # The lease first: when several duties are due at once, nothing waits ahead of its renewal.
+        self.timers.add("lease", self.lease.renew, lambda: settings().lease / 4, time.monotonic() + settings().lease / 4)
         first_orphan_check = time.monotonic() + self._check_orphans()  # before the first fork: recover the last run
         self.timers.add("orphan_check", self._check_orphans, lambda: settings().orphan_check_interval, first_orphan_check)
-        self.timers.add("lease", self.lease.renew, lambda: settings().lease / 4, time.monotonic() + settings().lease / 4)
         self.timers.add("cancel_check", self._check_cancels, lambda: CANCEL_CHECK_INTERVAL)
         self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
         self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)

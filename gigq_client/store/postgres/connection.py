@@ -62,8 +62,10 @@ def describe(url: str) -> str:
 # And the server's side of it: a client cut off mid-transaction (a pulled cable sends
 # no reset) would hold its row locks until the server's TCP keepalive, two hours by
 # default, and stall every host that needs those rows. Our transactions never wait on
-# anything but the database, so a session idle inside one for this long is dead.
-SERVER_OPTIONS = ("-c idle_in_transaction_session_timeout=5000 -c tcp_keepalives_idle=5 "
+# anything but the database, so a session idle inside one for this long is dead; and
+# a statement that waits for a row lock longer than lock_timeout fails (DatabaseLocked)
+# and is tried again later, instead of holding up a supervisor's loop and its lease.
+SERVER_OPTIONS = ("-c idle_in_transaction_session_timeout=5000 -c lock_timeout=2000 -c tcp_keepalives_idle=5 "
                   "-c tcp_keepalives_interval=2 -c tcp_keepalives_count=2")
 
 
