@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 from gigq_client import GigqError
 from gigq_client.store import DaemonInfo, SqliteStore
+from gigq_client.store.sqlite import turns
 
 from .. import config, files, logs, processes, systemd, titles
 from . import recovery, signals, watchdog
@@ -72,8 +73,11 @@ class Supervisor:
 
     def start(self) -> None:
         settings = self.settings
-        self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous)
+        # "off": no helper thread in the process that forks the workers.
+        self.store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
+                                 queue_writes="off")
         if settings.socket_group:
+            turns.create_lock_file(settings.db, files.PRIVATE)  # clients of the group take their turns on it too
             for path in (settings.db, settings.db + "-wal", settings.db + "-shm", settings.db + ".lock"):
                 if os.path.exists(path):
                     files.share_with_group(path, settings.socket_group)

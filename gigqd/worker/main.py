@@ -84,7 +84,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     titles.worker_idle(number)
     try:
         store = SqliteStore(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
-                            queue_writes=True)
+                            queue_writes="unbounded")
         store.register_worker(spec.worker_id, spec.daemon_id, socket.gethostname(), os.getpid(), processes.start_time())
         for module in settings.imports:
             importlib.import_module(module)
