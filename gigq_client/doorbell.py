@@ -7,11 +7,11 @@ datagram goes nowhere and the submit has still succeeded (workers also poll).
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import Optional
 
+from . import forks
 from .store import Store
 
 REFRESH_SECONDS = 1.0
@@ -43,10 +43,10 @@ class Doorbell:
         return self._paths
 
     def _sender(self) -> socket.socket:
-        if self._socket is None or self._pid != os.getpid():
+        if self._socket is None or self._pid != forks.pid:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._socket.setblocking(False)
-            self._pid = os.getpid()
+            self._pid = forks.pid
         return self._socket
 
 

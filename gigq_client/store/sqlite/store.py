@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from typing import Any
 
+from ... import forks
 from ...errors import StoreError
 from . import connection, turns
 from ..base import Store
@@ -64,12 +65,12 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         conn = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
+        if conn is not None and local.pid == forks.pid:
             return conn
         if conn is not None:
             _INHERITED.append(conn)
         local.conn = connection.connect(self.path, self.busy_timeout, self.synchronous)
-        local.pid = os.getpid()
+        local.pid = forks.pid
         # One place in the write queue per thread and process: flock excludes per open file.
         mode = self._queue_writes
         patience = self.busy_timeout if mode == turns.BOUNDED else None
@@ -79,6 +80,10 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
     def _write(self) -> connection.transaction:
         conn = self._conn
         return connection.transaction(conn, self.path, self.busy_timeout, self._local.turns)
+
+    def _write_one(self, sql: str, args: tuple) -> None:
+        conn = self._conn
+        connection.write_one(conn, self.path, self.busy_timeout, self._local.turns, sql, args)
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
         try:
@@ -95,7 +100,7 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
+        if conn is not None and self._local.pid == forks.pid:
             conn.close()
             if self._local.turns is not None:
                 self._local.turns.close()
