@@ -179,15 +179,15 @@ class transaction:
 
 
 def write_one(conn: sqlite3.Connection, path: str, busy_timeout: float, turns: Optional[Turns], sql: str,
-              args: tuple) -> None:
+              args: tuple) -> int:
     """One statement as a transaction of its own, in our turn: SQLite commits it when it
     ends. A write statement outside BEGIN takes the write lock before it reads anything,
     as BEGIN IMMEDIATE does, so it cannot deadlock on upgrade either; it saves the two
-    round trips of BEGIN and COMMIT (a tenth of a submit)."""
+    round trips of BEGIN and COMMIT (a tenth of a submit). Returns the rows changed."""
     if turns is not None and not turns.take():
         raise DatabaseLocked(_locked(path, busy_timeout))
     try:
-        conn.execute(sql, args)
+        return conn.execute(sql, args).rowcount
     except sqlite3.Error as error:
         _rollback(conn)
         raise translate(error, path, busy_timeout) from None

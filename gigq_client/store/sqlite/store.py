@@ -81,9 +81,9 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         conn = self._conn
         return connection.transaction(conn, self.path, self.busy_timeout, self._local.turns)
 
-    def _write_one(self, sql: str, args: tuple) -> None:
+    def _write_one(self, sql: str, args: tuple) -> int:
         conn = self._conn
-        connection.write_one(conn, self.path, self.busy_timeout, self._local.turns, sql, args)
+        return connection.write_one(conn, self.path, self.busy_timeout, self._local.turns, sql, args)
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
         try:
