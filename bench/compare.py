@@ -14,13 +14,23 @@ order rotates between repetitions), each measurement in a fresh temporary direct
 
   1. enqueue N no-op jobs, one call per job, from one client process, no workers
      running; then start the workers and time the drain (spawn→done, and steady:
-     first job start → last job end). The raw SQLite ceiling loop takes its turn here.
-  2. gigqd only: submit_many of N jobs in one call.
-  3. drain of 10 ms jobs (min(N, 2000); 500 with --quick) against the ideal of
+     first job start → last job end). gigqd drains twice: on its default (each
+     outcome committed before the next job) and with record_outcomes = "batched"
+     (opt-in). The raw SQLite ceiling loop takes its turn here.
+  2. gigqd only: submit_many of N jobs in one call, in a fresh client process, timed
+     for the call alone and counting the list comprehension of Job(...) before it.
+  3. gigqd only, contention: 16 client processes each submitting 1,500 jobs (100 with
+     --quick), one call per job, while the daemon drains them: every submit timed
+     (p50, p99, max), errors, jobs completed, throughput; and the same clients with no
+     daemon running, then the drain (what doing both one after the other takes).
+  4. drain of 10 ms jobs (min(N, 2000); 500 with --quick) against the ideal of
      workers × 100 jobs/s. "raw" takes its turn here as the floor: the same job
      function called back to back by as many processes, no queue at all.
-  4. a fresh, idle pool for 5 s, then 200 jobs 20 ms apart (submit-to-start latency),
+  5. a fresh, idle pool for 5 s, then 200 jobs 20 ms apart (submit-to-start latency),
      then idle CPU of the whole process tree over 5 s, and RSS.
+
+Every job carries the params users typically send: a 40-character path, an int and two
+floats (bench/benchjobs.py payload()), for gigqd and the peers alike.
 
 Before each measurement the harness syncs the disks and waits (3 s at most) for the
 machine to go quiet, the same for every system.
@@ -54,7 +64,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from comparison import peers_venv, phases, report, systems  # noqa: E402
 from comparison.phases import PhaseFailed, Plan  # noqa: E402
 
-ALL_SYSTEMS = ["gigqd", "gigq", "huey", "raw"]
+ALL_SYSTEMS = ["gigqd", "gigqd-batched", "gigq", "huey", "raw"]
+CHOSEN_WITH = {"gigqd-batched": "gigqd"}  # rows measured whenever the system named is chosen
 LOAD_AT_START = os.getloadavg()
 
 
@@ -64,13 +75,15 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="worker processes per system (default 2)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2000 jobs, 1 repetition, short idle phases")
-    parser.add_argument("--only", default=",".join(ALL_SYSTEMS), help="comma-separated subset of " + ",".join(ALL_SYSTEMS))
+    choices = [key for key in ALL_SYSTEMS if key not in CHOSEN_WITH]
+    parser.add_argument("--only", default=",".join(choices), help="comma-separated subset of " + ",".join(choices))
     parser.add_argument("--json", dest="json_path", help="also write the raw results here")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(args.only) - set(ALL_SYSTEMS)
+    unknown = set(args.only) - set(choices)
     if unknown or not args.only:
-        parser.error(f"--only takes a subset of {','.join(ALL_SYSTEMS)}; got {','.join(sorted(unknown)) or 'nothing'}")
+        parser.error(f"--only takes a subset of {','.join(choices)}; got {','.join(sorted(unknown)) or 'nothing'}")
+    args.only += [key for key, chosen_with in CHOSEN_WITH.items() if chosen_with in args.only]
     if args.quick:
         args.jobs, args.reps = 2000, 1
     if args.jobs < 1 or args.reps < 1 or args.workers < 1:
@@ -81,7 +94,7 @@ def parse_args(argv: list) -> argparse.Namespace:
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
         return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 500), idle_seconds=2, latency_jobs=50,
-                    latency_interval=0.02, cpu_seconds=2)
+                    latency_interval=0.02, cpu_seconds=2, contention_jobs=100)
     return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 2000), idle_seconds=5, latency_jobs=200,
                 latency_interval=0.02, cpu_seconds=5)
 
@@ -93,6 +106,7 @@ def make_systems(wanted: list) -> tuple:
     chosen = {}
     if "gigqd" in wanted:
         chosen["gigqd"] = systems.gigqd(sys.executable)
+        chosen["gigqd-batched"] = systems.gigqd_batched(sys.executable)
     if "gigq" in wanted or "huey" in wanted:
         peer_versions = peers_venv.ensure()
         versions.update(gigq=peer_versions["gigq"], huey=peer_versions["huey"])
@@ -135,11 +149,20 @@ def phase_list(plan: Plan, chosen: dict, include_raw: bool) -> list:
         return {(name if name in shared else "sleep_" + name): value for name, value in figures.items()
                 if name != "enqueue_per_s"}  # only the no-op enqueue is reported
 
-    queues = [key for key in chosen]
+    def drain_noop_in_turn(key: str) -> dict:
+        figures = drain_noop(key)
+        if key in CHOSEN_WITH:  # its enqueue is the same client code, reported once in its own row
+            figures.pop("enqueue_per_s")
+        return figures
+
+    queues = [key for key in chosen if key not in CHOSEN_WITH]
+    raw = ["raw"] if include_raw else []
+    mine = [k for k in queues if chosen[k].has_submit_many]
     return [
-        ("enqueue + drain no-op", queues + (["raw"] if include_raw else []), drain_noop),
-        ("submit_many", [k for k in queues if chosen[k].has_submit_many], lambda key: phases.submit_many(chosen[key], plan)),
-        ("drain 10 ms jobs", queues + (["raw"] if include_raw else []), drain_sleep),
+        ("enqueue + drain no-op", list(chosen) + raw, drain_noop_in_turn),
+        ("submit_many", mine, lambda key: phases.submit_many(chosen[key], plan)),
+        ("contention", mine, lambda key: phases.contention(chosen[key], plan)),
+        ("drain 10 ms jobs", queues + raw, drain_sleep),
         ("idle, latency, CPU, RSS", queues, lambda key: phases.idle_latency_cpu_rss(chosen[key], plan)),
     ]
 
@@ -231,7 +254,10 @@ def print_report(args: argparse.Namespace, plan: Plan, versions: dict, sleep_ms:
                  elapsed: float) -> None:
     shown = [key for key in ALL_SYSTEMS if key in args.only]
     lines = header(args, plan, versions, sleep_ms)
-    lines += report.table(results, shown) + [""] + report.legend() + [""]
+    lines += report.table(results, shown) + [""]
+    if "gigqd" in shown:
+        lines += report.contention_table(results, plan)
+    lines += report.legend() + [""]
     if "gigqd" in shown:
         lines += report.ratio_lines(results, shown) + [""] + report.target_lines(results) + [""]
     lines += report.note_lines(results, shown)

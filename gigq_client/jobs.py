@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import operator
 import os
 from enum import Enum
 from typing import Any, Callable, Optional, Union
@@ -38,10 +37,38 @@ class JobStatus(str, Enum):
 FINAL_STATUSES = frozenset(s.value for s in JobStatus if s.is_final)
 
 
+_IDS: list[str] = []  # made ahead, 256 at a time: one getrandom() instead of one per job
+os.register_at_fork(after_in_child=_IDS.clear)  # a forked child must never hand out its parent's ids
+
+
 def new_id() -> str:
     """A random (version 4) UUID string, made without uuid.UUID's checks: a submit's hot path."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    try:
+        return _IDS.pop()
+    except IndexError:
+        _IDS.extend(_make_ids(256))
+        return _IDS.pop()
+
+
+_VERSION_4 = bytes(b & 0x0F | 0x40 for b in range(256))
+_VARIANT_RFC_4122 = bytes(b & 0x3F | 0x80 for b in range(256))
+
+
+# Where each of a UUID's 32 hex digits goes in its 36-character text (8-4-4-4-12).
+_DIGIT_AT = [j + (j >= 8) + (j >= 12) + (j >= 16) + (j >= 20) for j in range(32)]
+
+
+def _make_ids(count: int) -> list[str]:
+    """count UUID4 strings. Every step runs in C, one step per digit position for the
+    whole batch: formatting each id in Python cost as much as all the rest of a Job."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = raw[6::16].translate(_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_VARIANT_RFC_4122)
+    digits = raw.hex().encode()
+    text = bytearray(b"-" * 36 + b",") * count  # the dashes and a separator in place
+    for j, at in enumerate(_DIGIT_AT):
+        text[at::37] = digits[j::32]
+    return text[:-1].decode().split(",")
 
 
 class Job:
@@ -76,7 +103,7 @@ class Job:
         self.queue = queue
         self.run_at = run_at
         self.created_at = timestamps.now_iso()
-        self._checked = (validate(self), _settings(self))
+        validate(self)  # again at submit: GigQ code may change attributes in between, as Workflow does
 
     @property
     def function_reference(self) -> str:
@@ -86,26 +113,30 @@ class Job:
         return f"<Job {self.name!r} {self.id} {self.function_reference}>"
 
 
-def reference_if_unchanged(job: Job) -> tuple[str, str]:
-    """validate(job), skipped when no setting changed since the Job was made and checked
-    (GigQ code may set attributes after construction, as Workflow does)."""
-    checked = getattr(job, "_checked", None)
-    if checked is not None and checked[1] == _settings(job):
-        return checked[0]
-    return validate(job)
+_NUMBER = (int, float)
 
 
-_SCALARS = operator.attrgetter("name", "function", "priority", "max_attempts", "timeout", "retry_delay", "queue",
-                               "run_at", "pass_parent_results", "description", "params", "dependencies")
+def _usual(job: Job) -> bool:
+    """Most jobs: plain ints and floats in range, a dict of params, no dependencies,
+    nothing special. One expression, checked without a call per field (a submit's hot
+    path); anything else gets the full checks below, which name the problem."""
+    priority, attempts, timeout, delay = job.priority, job.max_attempts, job.timeout, job.retry_delay
+    return (type(priority) is int and -MAX_PRIORITY <= priority <= MAX_PRIORITY
+            and type(attempts) is int and 1 <= attempts <= MAX_ATTEMPTS
+            and type(timeout) in _NUMBER and 0 < timeout <= MAX_TIMEOUT
+            and type(delay) in _NUMBER and 0 <= delay <= MAX_RETRY_DELAY
+            and type(job.name) is str and not job.name.isspace() and job.name != ""
+            and type(job.params) is dict and job.dependencies == [] and type(job.dependencies) is list
+            and job.queue == "default" and job.pass_parent_results is None and type(job.description) is str
+            and job.run_at is None and _string_keys(job.params))
 
 
-def _settings(job: Job) -> tuple:
-    # Containers are compared by identity and size: a params dict swapped or grown is
-    # checked again; its JSON is checked at submit anyway.
-    values = _SCALARS(job)
-    params, dependencies = values[10], values[11]
-    return (*values[:10], id(params), len(params) if isinstance(params, dict) else -1,
-            id(dependencies), len(dependencies) if isinstance(dependencies, list) else -1)
+def _string_keys(params: dict) -> bool:
+    try:
+        "".join(params)  # in C: a TypeError on the first key that is not a string
+        return True
+    except TypeError:
+        return False
 
 
 def validate(job: Job) -> tuple[str, str]:
@@ -114,6 +145,8 @@ def validate(job: Job) -> tuple[str, str]:
         reference = functions.reference_for(job.function)
     except ValueError as error:
         raise JobValidationError(f"job {job.name!r}: {error}") from None
+    if _usual(job):
+        return reference
     _check_name(job.name)
     _check_int("priority", job.priority, -MAX_PRIORITY, MAX_PRIORITY)
     _check_int("max_attempts", job.max_attempts, 1, MAX_ATTEMPTS)

@@ -8,28 +8,19 @@ from typing import Any, Iterator, Optional
 
 from . import timestamps
 from .errors import ParamsNotSerializable
-from .jobs import Job, reference_if_unchanged
+from .jobs import Job, validate
 from .store import NewJob
 
 
 def to_new_job(job: Job) -> NewJob:
-    module, function = reference_if_unchanged(job)
+    module, function = validate(job)
+    run_at = job.run_at
+    # Positional, in NewJob's field order: a third cheaper than keywords, once per job.
     return NewJob(
-        id=job.id,
-        name=job.name,
-        module=module,
-        function=function,
-        params=dumps_params(job.name, job.params),
-        priority=job.priority,
-        dependencies=tuple(job.dependencies),
-        max_attempts=job.max_attempts,
-        timeout=job.timeout,
-        description=job.description,
-        retry_delay=job.retry_delay,
-        pass_parent_results=job.pass_parent_results,
-        queue=job.queue,
-        run_at=timestamps.to_epoch(job.run_at) if job.run_at is not None else None,
-        created_at=job.created_at,
+        job.id, job.name, module, function, dumps_params(job.name, job.params), job.priority,
+        tuple(job.dependencies), job.max_attempts, job.timeout, job.description, job.retry_delay,
+        job.pass_parent_results, job.queue, timestamps.to_epoch(run_at) if run_at is not None else None,
+        job.created_at,
     )
 
 

@@ -21,7 +21,7 @@ def iso(epoch: float) -> str:
     cached = _SECOND
     if cached[0] != second:
         cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{cached[1]}.{int((epoch - second) * 1_000_000):06d}+00:00"
+    return "%s.%06d+00:00" % (cached[1], (epoch - second) * 1_000_000)  # %d truncates, as int() did
 
 
 def now_iso() -> str:

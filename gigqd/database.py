@@ -11,6 +11,9 @@ import os
 import tempfile
 
 from gigq_client.store import Store, describe_location, is_postgres_url, open_store
+from gigq_client.store.sqlite import turns
+
+from . import files
 
 from .settings import Settings
 
@@ -19,8 +22,9 @@ def is_url(db: str) -> bool:
     return is_postgres_url(db)
 
 
-def open_for(settings: Settings, queue_writes: bool = False) -> Store:
-    """The store `settings.db` names; SQLite's own settings go to SQLite only."""
+def open_for(settings: Settings, queue_writes: str = "bounded") -> Store:
+    """The store `settings.db` names; SQLite's own settings go to SQLite only (queue_writes:
+    how this process takes its turn for SQLite's write lock, see store/sqlite/turns.py)."""
     if is_url(settings.db):
         return open_store(settings.db)
     return open_store(settings.db, busy_timeout=settings.busy_timeout, synchronous=settings.synchronous,
@@ -49,3 +53,14 @@ def beside(db: str, suffix: str) -> str:
         return os.path.abspath(db) + suffix
     digest = hashlib.sha256(shown(db).encode()).hexdigest()[:16]
     return os.path.join(tempfile.gettempdir(), f"gigqd-{digest}{suffix}")
+
+
+def share_with_group(settings: Settings) -> None:
+    """socket_group on SQLite: the database's files, and the lock file clients take
+    their turns on, open to that group (a server's access is the server's business)."""
+    if is_url(settings.db):
+        return
+    turns.create_lock_file(settings.db, files.PRIVATE)
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        if os.path.exists(settings.db + suffix):
+            files.share_with_group(settings.db + suffix, settings.socket_group)

@@ -5,14 +5,18 @@
 SYSTEM is gigqd, gigq or huey; ACTION is:
   init      create the database (the workers then find a ready file)
   enqueue   one submit call per job; prints {"seconds": ...} for the submit loop only
-  many      gigqd only: build the jobs, then one submit_many call; prints the call's seconds
-            and the seconds spent building the Job objects
+  many      gigqd only: build the jobs as a user writes it (a list comprehension of Job(...)),
+            then one submit_many call; prints the call's seconds and the building's seconds
   latency   submit one job every --interval seconds, each carrying time.time() taken just
             before its submit call (the job writes it next to its start time)
+  burst     gigqd only: wait until --start-at (epoch seconds), then one submit call per job,
+            each timed; prints every submit's seconds, the errors, and when the loop began
+            and ended (bench/compare.py starts many of these at once: the contention phase)
 
-Standard library plus the system's own client library only: it runs in the peers'
-venv as well as the project's. bench/ must be on PYTHONPATH (for benchjobs), and for
-huey bench/peers too, with BENCH_HUEY_DB naming the database.
+Every job carries the params users typically send (benchjobs.payload: a 40-character
+path, an int and two floats). Standard library plus the system's own client library
+only: it runs in the peers' venv as well as the project's. bench/ must be on PYTHONPATH
+(for benchjobs), and for huey bench/peers too, with BENCH_HUEY_DB naming the database.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import argparse
 import json
 import time
 
+import benchjobs
+
 
 class GigqdClient:
     def __init__(self, db: str):
@@ -28,14 +34,16 @@ class GigqdClient:
 
         self.job_class, self.queue = Job, JobQueue(db)
 
-    def job(self, function, i: int, t: float = 0.0):
-        return self.job_class(name=function.__name__, function=function, params={"i": i, "t": t})
+    def submit(self, function, i: int, t: float) -> None:
+        self.queue.submit(self.job_class(name=function.__name__, function=function, params=benchjobs.payload(i, t)))
 
-    def submit(self, function, i: int, t: float = 0.0) -> None:
-        self.queue.submit(self.job(function, i, t))
-
-    def submit_many(self, jobs: list) -> None:
-        self.queue.submit_many(jobs)
+    def many(self, function, jobs: int) -> dict:
+        Job, now = self.job_class, time.time()
+        started = time.perf_counter()
+        records = [Job(name=function.__name__, function=function, params=benchjobs.payload(i, now)) for i in range(jobs)]
+        built = time.perf_counter()
+        self.queue.submit_many(records)
+        return {"seconds": time.perf_counter() - built, "build_seconds": built - started}
 
 
 class GigqClient(GigqdClient):
@@ -51,8 +59,8 @@ class HueyClient:
 
         self.app = huey_app
 
-    def submit(self, function, i: int, t: float = 0.0) -> None:
-        getattr(self.app, function.__name__)(i, t)  # calling a huey task enqueues it
+    def submit(self, function, i: int, t: float) -> None:
+        getattr(self.app, function.__name__)(**benchjobs.payload(i, t))  # calling a huey task enqueues it
 
 
 CLIENTS = {"gigqd": GigqdClient, "gigq": GigqClient, "huey": HueyClient}
@@ -61,16 +69,27 @@ CLIENTS = {"gigqd": GigqdClient, "gigq": GigqClient, "huey": HueyClient}
 def enqueue(client, function, jobs: int) -> dict:
     started = time.perf_counter()
     for i in range(jobs):
-        client.submit(function, i)
+        client.submit(function, i, time.time())
     return {"seconds": time.perf_counter() - started}
 
 
-def many(client, function, jobs: int) -> dict:
-    started = time.perf_counter()
-    records = [client.job(function, i) for i in range(jobs)]
-    built = time.perf_counter()
-    client.submit_many(records)
-    return {"seconds": time.perf_counter() - built, "build_seconds": built - started}
+def burst(client, function, jobs: int, start_at: float, first: int) -> dict:
+    """Submit jobs first .. first+jobs-1 one call each from start_at on, timing every call."""
+    late = time.time() - start_at
+    if late < 0:
+        time.sleep(-late)
+    taken, errors, first_error = [], 0, None
+    began = time.time()
+    for i in range(first, first + jobs):
+        clock = time.perf_counter()
+        try:
+            client.submit(function, i, time.time())
+        except Exception as error:  # counted and reported: the phase judges them
+            errors += 1
+            first_error = first_error or f"{type(error).__name__}: {error}"
+        taken.append(time.perf_counter() - clock)
+    return {"seconds": taken, "errors": errors, "first_error": first_error, "began": began, "ended": time.time(),
+            "late": max(0.0, late)}
 
 
 def latency(client, function, jobs: int, interval: float) -> dict:
@@ -84,21 +103,23 @@ def latency(client, function, jobs: int, interval: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("system", choices=sorted(CLIENTS))
-    parser.add_argument("action", choices=["init", "enqueue", "many", "latency"])
+    parser.add_argument("action", choices=["init", "enqueue", "many", "latency", "burst"])
     parser.add_argument("--db", required=True)
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument("--kind", default="noop", choices=["noop", "sleep10"])
     parser.add_argument("--interval", type=float, default=0.02)
+    parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--first", type=int, default=0, help="burst: index of the first job")
     args = parser.parse_args()
-
-    import benchjobs
 
     client = CLIENTS[args.system](args.db)
     function = getattr(benchjobs, args.kind)
     if args.action == "enqueue":
         outcome = enqueue(client, function, args.jobs)
     elif args.action == "many":
-        outcome = many(client, function, args.jobs)
+        outcome = client.many(function, args.jobs)
+    elif args.action == "burst":
+        outcome = burst(client, function, args.jobs, args.start_at, args.first)
     elif args.action == "latency":
         outcome = latency(client, function, args.jobs, args.interval)
     else:

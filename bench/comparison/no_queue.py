@@ -40,7 +40,7 @@ def _fork_runner(log_path: str, indexes: range) -> int:
         sys.path.insert(0, JOBS_MODULE_DIR)
         import benchjobs  # noqa: E402 (in the child only, after its path is set)
         for i in indexes:
-            benchjobs.sleep10(i, 0.0)
+            benchjobs.sleep10(**benchjobs.payload(i, 0.0))
         code = 0
     finally:
         os._exit(code)

@@ -25,6 +25,8 @@ from .systems import System
 RSS_SAMPLE_SECONDS = 0.25
 SETTLE_SECONDS = 0.5  # after the last latency job, before idle CPU is sampled
 CLIENT_TIMEOUT = 300.0
+BOOT_SECONDS = 1.0  # a started daemon's workers are ready well within this
+BURST_LEAD_SECONDS = 2.0  # time for every burst client to start python and open the store
 
 
 class PhaseFailed(Exception):
@@ -39,6 +41,8 @@ class Plan:
     latency_jobs: int
     latency_interval: float
     cpu_seconds: float  # idle CPU sampling window
+    contention_clients: int = 16  # client processes submitting at once in the contention phase
+    contention_jobs: int = 1500  # submits per client there, one call each
     drain_timeout: float = 300.0
     latency_timeout: float = 60.0
     stop_grace: float = 3.0
@@ -90,6 +94,78 @@ def submit_many(system: System, plan: Plan) -> dict:
         "many_per_s": plan.jobs / outcome["seconds"],
         "many_with_build_per_s": plan.jobs / (outcome["seconds"] + outcome["build_seconds"]),
     }
+
+
+def contention(system: System, plan: Plan) -> dict:
+    """Many client processes submitting one job per call while the daemon drains them
+    (per-submit times, errors, throughput), and the same clients with no daemon
+    followed by the drain: what doing both one after the other takes."""
+    total = plan.contention_clients * plan.contention_jobs
+    with _place(system) as place:
+        _client(system, place, "init")
+        alone = _burst(system, place, plan)
+        log = JobLog(place.job_log)
+        _drain(system, plan, place, log, total)
+        sequential = alone["ended"] - alone["began"] + log.last_end() - log.first_start()
+    with _place(system) as place:
+        _client(system, place, "init")
+        log = JobLog(place.job_log)
+        running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+        try:
+            _idle(running, BOOT_SECONDS, place)
+            loaded = _burst(system, place, plan)
+            if not log.wait_for(total, plan.drain_timeout, tick=running.alive):
+                raise PhaseFailed(_unfinished(log, total, plan.drain_timeout, running, place))
+        finally:
+            processes.stop(running, plan.stop_grace)
+        figures = {
+            **_submit_figures(loaded, "contended"), **_submit_figures(alone, "alone"),
+            "contended_submitted": total, "contended_completed": len(log.ends),
+            "repeated_starts": log.repeated_starts,
+            "contended_per_s": total / (log.last_end() - loaded["began"]),
+            "sequential_per_s": total / sequential,
+            "drain_alone_per_s": total / (sequential - (alone["ended"] - alone["began"])),
+            **_log_notes(system, place, running),
+        }
+    figures["contended_vs_sequential"] = figures["contended_per_s"] / figures["sequential_per_s"]
+    return figures
+
+
+def _burst(system: System, place: Place, plan: Plan) -> dict:
+    """Start every client at once (each waits for the same moment), collect what each timed."""
+    start_at = time.time() + BURST_LEAD_SECONDS
+    argv = [system.client_argv("burst", place.db, "--jobs", str(plan.contention_jobs), "--start-at", repr(start_at),
+                               "--first", str(n * plan.contention_jobs)) for n in range(plan.contention_clients)]
+    env = system.env(place.db, place.job_log)
+    clients = [subprocess.Popen(a, cwd=place.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for a in argv]
+    reports = []
+    try:
+        for client in clients:
+            out, err = client.communicate(timeout=CLIENT_TIMEOUT)
+            if client.returncode != 0:
+                raise PhaseFailed(f"a burst client exited {client.returncode}: {_tail(err)}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    except subprocess.TimeoutExpired:
+        raise PhaseFailed(f"a burst client did not finish within {CLIENT_TIMEOUT:g} s") from None
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+    return {"reports": reports, "began": min(r["began"] for r in reports), "ended": max(r["ended"] for r in reports),
+            "late": max(r["late"] for r in reports)}
+
+
+def _submit_figures(burst: dict, prefix: str) -> dict:
+    reports = burst["reports"]
+    every = sorted(t * 1000 for r in reports for t in r["seconds"])
+    worst_p99 = max(_percentile(sorted(t * 1000 for t in r["seconds"]), 99) for r in reports)
+    errors = sum(r["errors"] for r in reports)
+    first_error = next((r["first_error"] for r in reports if r["first_error"]), None)
+    return {f"{prefix}_p50_ms": _percentile(every, 50), f"{prefix}_p99_ms": _percentile(every, 99),
+            f"{prefix}_max_ms": every[-1], f"{prefix}_worst_client_p99_ms": worst_p99,
+            f"{prefix}_errors": errors, f"{prefix}_late_s": burst["late"], **({f"{prefix}_first_error": first_error} if first_error else {})}
 
 
 def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:

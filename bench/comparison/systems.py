@@ -8,7 +8,7 @@ and which the workers (for RSS).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,23 +20,26 @@ WORKERS = 2
 
 @dataclass
 class System:
-    key: str  # gigqd, gigq, huey
+    key: str  # gigqd, gigqd-batched, gigq, huey
     label: str
     python: str
     pythonpath: list
     commands: Callable[[str], list]  # db path -> argv of each process to start
     roles: Callable[[list], tuple]  # process tree -> (supervisor or None, [workers])
     has_submit_many: bool = False
+    settings: dict = field(default_factory=dict)  # GIGQD_* settings that differ from the defaults
+    client_key: str = ""  # which client.py system submits (default: key)
 
     def env(self, db: str, job_log: str) -> dict:
-        """A clean environment: no GIGQD_* settings leak in, so every system runs on its defaults."""
+        """A clean environment: no GIGQD_* settings leak in, so every system runs on its
+        defaults (or on the settings it names)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIGQD_") and k != "PYTHONPATH"}
         env.update(PYTHONPATH=os.pathsep.join(self.pythonpath), BENCH_JOB_LOG=job_log,
-                   BENCH_HUEY_DB=db, PYTHONDONTWRITEBYTECODE="1")
+                   BENCH_HUEY_DB=db, PYTHONDONTWRITEBYTECODE="1", **self.settings)
         return env
 
     def client_argv(self, action: str, db: str, *options: str) -> list:
-        return [self.python, CLIENT, self.key, action, "--db", db, *options]
+        return [self.python, CLIENT, self.client_key or self.key, action, "--db", db, *options]
 
 
 def gigqd(python: str) -> System:
@@ -45,6 +48,14 @@ def gigqd(python: str) -> System:
                  "--log-format", "json", "--log-level", "warning"]]
 
     return System("gigqd", "gigqd", python, [BENCH, REPO], commands, _supervisor_and_children, has_submit_many=True)
+
+
+def gigqd_batched(python: str) -> System:
+    """gigqd with the opt-in record_outcomes = "batched" (many outcomes per commit)."""
+    system = gigqd(python)
+    system.key, system.label, system.client_key = "gigqd-batched", "gigqd, outcomes batched (opt-in)", "gigqd"
+    system.settings = {"GIGQD_RECORD_OUTCOMES": "batched"}
+    return system
 
 
 def gigq(python: str) -> System:

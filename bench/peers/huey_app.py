@@ -14,10 +14,10 @@ huey = SqliteHuey(filename=os.environ["BENCH_HUEY_DB"])
 
 
 @huey.task()
-def noop(i=0, t=0.0):
-    benchjobs.noop(i, t)
+def noop(path="", i=0, x=0.0, t=0.0):
+    benchjobs.noop(path, i, x, t)
 
 
 @huey.task()
-def sleep10(i=0, t=0.0):
-    benchjobs.sleep10(i, t)
+def sleep10(path="", i=0, x=0.0, t=0.0):
+    benchjobs.sleep10(path, i, x, t)

@@ -68,11 +68,10 @@ class Supervisor(PeriodicDuties):
 
     def start(self) -> None:
         settings = self.settings
-        self.store = database.open_for(settings)
-        if settings.socket_group and not database.is_url(settings.db):
-            for path in (settings.db, settings.db + "-wal", settings.db + "-shm", settings.db + ".lock"):
-                if os.path.exists(path):
-                    files.share_with_group(path, settings.socket_group)
+        # "off": no helper thread in the process that forks the workers.
+        self.store = database.open_for(settings, queue_writes="off")
+        if settings.socket_group:
+            database.share_with_group(settings)
         processes.become_subreaper()
         if settings.wakeups == "listen":
             self.doorbell = self.store.listen_for_jobs(f"gigqd-{self.daemon_id}")

@@ -82,7 +82,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
     log = logs.get_logger(worker_id=spec.worker_id, slot=number, pid=os.getpid())
     titles.worker_idle(number)
     try:
-        store = database.open_for(settings, queue_writes=True)
+        store = database.open_for(settings, queue_writes="unbounded")
         store.register_worker(spec.worker_id, spec.daemon_id, socket.gethostname(), os.getpid(), processes.start_time())
         for module in settings.imports:
             importlib.import_module(module)

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Optional, Sequence
 from ...timestamps import iso
 from .. import rows, rules
 from . import executions, finish, graph
-from ..base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
+from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
 # INDEXED BY pins the walk to the ready index: the planner would otherwise prefer the
@@ -40,6 +40,12 @@ class ClaimOperations:
     def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         if not outcomes:
             return []
+        if len(outcomes) == 1 and outcomes[0].status == COMPLETED:
+            # A worker records each job as it ends: one fenced UPDATE is the whole
+            # transaction, unless other jobs wait for this one (then it changes nothing).
+            args = finish.complete_alone_args(outcomes[0], iso(time.time()))
+            if self._write_one(finish.COMPLETE_ALONE, args):
+                return [True]
         with self._write() as conn:
             return finish.finish(conn, outcomes, time.time())
 

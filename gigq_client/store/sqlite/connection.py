@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 from typing import Optional
@@ -16,6 +15,7 @@ from ...errors import (
     StoreError,
     StoreFull,
 )
+from .turns import Turns
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -139,14 +139,14 @@ class transaction:
     """One write transaction, taking the write lock at BEGIN so it cannot deadlock on upgrade.
     (A class rather than a generator: it runs on every submit and claim.)"""
 
-    __slots__ = ("conn", "path", "busy_timeout", "queue_fd")
+    __slots__ = ("conn", "path", "busy_timeout", "turns")
 
-    def __init__(self, conn: sqlite3.Connection, path: str, busy_timeout: float, queue_fd: Optional[int] = None):
-        self.conn, self.path, self.busy_timeout, self.queue_fd = conn, path, busy_timeout, queue_fd
+    def __init__(self, conn: sqlite3.Connection, path: str, busy_timeout: float, turns: Optional[Turns] = None):
+        self.conn, self.path, self.busy_timeout, self.turns = conn, path, busy_timeout, turns
 
     def __enter__(self) -> sqlite3.Connection:
-        if self.queue_fd is not None:
-            fcntl.flock(self.queue_fd, fcntl.LOCK_EX)
+        if self.turns is not None and not self.turns.take():
+            raise DatabaseLocked(_locked(self.path, self.busy_timeout))
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
@@ -161,8 +161,8 @@ class transaction:
             self._unqueue()
 
     def _unqueue(self) -> None:
-        if self.queue_fd is not None:
-            fcntl.flock(self.queue_fd, fcntl.LOCK_UN)
+        if self.turns is not None:
+            self.turns.give()
 
     def _end(self, kind, error) -> bool:
         if kind is None:
@@ -178,15 +178,22 @@ class transaction:
         return False
 
 
-def open_write_queue(path: str, mode: int) -> int:
-    """The lock file workers queue on before taking SQLite's write lock.
-
-    SQLite makes a writer that finds the lock taken sleep (1, 2, 5 ms and more) and
-    retry, so two workers trading the lock waste milliseconds and one may starve
-    the other. flock() instead wakes the next waiter the moment the lock is free,
-    in turn. Only pooled workers queue here: clients and the supervisor keep
-    SQLite's busy timeout, so they never wait behind a stopped worker for longer."""
-    return os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+def write_one(conn: sqlite3.Connection, path: str, busy_timeout: float, turns: Optional[Turns], sql: str,
+              args: tuple) -> int:
+    """One statement as a transaction of its own, in our turn: SQLite commits it when it
+    ends. A write statement outside BEGIN takes the write lock before it reads anything,
+    as BEGIN IMMEDIATE does, so it cannot deadlock on upgrade either; it saves the two
+    round trips of BEGIN and COMMIT (a tenth of a submit). Returns the rows changed."""
+    if turns is not None and not turns.take():
+        raise DatabaseLocked(_locked(path, busy_timeout))
+    try:
+        return conn.execute(sql, args).rowcount
+    except sqlite3.Error as error:
+        _rollback(conn)
+        raise translate(error, path, busy_timeout) from None
+    finally:
+        if turns is not None:
+            turns.give()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -206,13 +213,15 @@ def _not_writable(path: str) -> str:
     return directory if not os.access(directory, os.W_OK) else ""
 
 
+def _locked(path: str, busy_timeout: float) -> str:
+    return f"{path} stayed locked by another connection for longer than the busy timeout ({busy_timeout:g} s)"
+
+
 def translate(error: sqlite3.Error, path: str, busy_timeout: float) -> GigqError:
     """Turn a sqlite3 error into a GigqError whose message names the problem."""
     message = str(error).lower()
     if "locked" in message or "busy" in message:
-        return DatabaseLocked(
-            f"{path} stayed locked by another connection for longer than the busy timeout ({busy_timeout:g} s)"
-        )
+        return DatabaseLocked(_locked(path, busy_timeout))
     if "full" in message or "disk i/o" in message:
         return StoreFull(f"cannot write to {path}: the disk is full or the file size limit was reached ({error})")
     if "readonly" in message or "read-only" in message:

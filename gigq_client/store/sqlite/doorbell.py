@@ -6,11 +6,11 @@ the datagram goes nowhere and the submit has still succeeded (workers also poll)
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import Callable, Optional
 
+from ... import forks
 from ..base import DaemonInfo, JobListener
 
 REFRESH_SECONDS = 1.0  # how long the list of daemons to ring is reused
@@ -44,10 +44,10 @@ class Doorbell:
         return self._paths
 
     def _sender(self) -> socket.socket:
-        if self._socket is None or self._pid != os.getpid():
+        if self._socket is None or self._pid != forks.pid:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._socket.setblocking(False)
-            self._pid = os.getpid()
+            self._pid = forks.pid
         return self._socket
 
 

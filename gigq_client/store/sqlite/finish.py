@@ -34,6 +34,10 @@ _COMPLETE_ONE = f"""
         updated_at = ?, worker_id = NULL, cancel_requested = 0, completed_by = ?, completed_pid = ?
     WHERE {FENCE}"""
 
+# The same, as a transaction of its own, for a job no other job waits for (most jobs):
+# with dependents it changes nothing, and the caller completes it in a full transaction.
+COMPLETE_ALONE = _COMPLETE_ONE + " AND NOT EXISTS (SELECT 1 FROM job_dependencies WHERE depends_on = ?)"
+
 _WITH_DEPENDENTS = "SELECT DISTINCT depends_on FROM job_dependencies WHERE depends_on IN ({marks})"
 
 
@@ -54,11 +58,20 @@ def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) ->
     ]
 
 
+def complete_alone_args(outcome: Outcome, now_iso: str) -> tuple:
+    claim = outcome.claim
+    return (*_complete_args(outcome, now_iso), claim.job_id)
+
+
+def _complete_args(outcome: Outcome, now_iso: str) -> tuple:
+    claim = outcome.claim
+    return (outcome.result, iso(outcome.started), iso(outcome.finished), now_iso, claim.worker_id, outcome.pid,
+            claim.job_id, claim.attempt, claim.worker_id)
+
+
 def complete_one(conn: sqlite3.Connection, outcome: Outcome, now_iso: str) -> bool:
     claim = outcome.claim
-    changed = conn.execute(_COMPLETE_ONE, (
-        outcome.result, iso(outcome.started), iso(outcome.finished), now_iso, claim.worker_id, outcome.pid,
-        claim.job_id, claim.attempt, claim.worker_id)).rowcount
+    changed = conn.execute(_COMPLETE_ONE, _complete_args(outcome, now_iso)).rowcount
     if not changed:
         return False
     if conn.execute(_WITH_DEPENDENTS.format(marks="?"), (claim.job_id,)).fetchone() is not None:

@@ -7,8 +7,9 @@ import sqlite3
 import threading
 from typing import Any
 
+from ... import forks
 from ...errors import StoreError
-from . import connection
+from . import connection, turns
 from ..base import JobListener, Store
 from .doorbell import DatagramListener, Doorbell
 from .claims import ClaimOperations
@@ -35,14 +36,19 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         synchronous: str = DEFAULT_SYNCHRONOUS,
         file_mode: int = DEFAULT_FILE_MODE,
-        queue_writes: bool = False,
+        queue_writes: str | bool = turns.BOUNDED,
     ):
+        """queue_writes: how this store's writers take turns for the write lock (see turns.py).
+        "bounded" (the default) waits at most busy_timeout for its turn; "unbounded" waits
+        however long it takes (pooled workers: nothing else to do meanwhile, and they keep
+        heartbeating);
+        "off" keeps only SQLite's busy timeout (a process that forks: no helper thread)."""
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self._local = threading.local()
         self._known_queues: set[str] = set()  # queue names this process has recorded
-        self._queue_writes, self._file_mode = queue_writes, file_mode
+        self._queue_writes, self._file_mode = turns.mode_of(queue_writes), file_mode
         self._doorbell = Doorbell(self.daemons)
         connection.check_path(self.path)
         if initialize:
@@ -61,19 +67,25 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         conn = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
+        if conn is not None and local.pid == forks.pid:
             return conn
         if conn is not None:
             _INHERITED.append(conn)
         local.conn = connection.connect(self.path, self.busy_timeout, self.synchronous)
-        local.pid = os.getpid()
-        # One lock descriptor per thread and process: flock excludes per open file.
-        local.queue_fd = connection.open_write_queue(self.path, self._file_mode) if self._queue_writes else None
+        local.pid = forks.pid
+        # One place in the write queue per thread and process: flock excludes per open file.
+        mode = self._queue_writes
+        patience = self.busy_timeout if mode == turns.BOUNDED else None
+        local.turns = turns.open_turns(self.path, self._file_mode, patience) if mode != turns.OFF else None
         return local.conn
 
     def _write(self) -> connection.transaction:
         conn = self._conn
-        return connection.transaction(conn, self.path, self.busy_timeout, self._local.queue_fd)
+        return connection.transaction(conn, self.path, self.busy_timeout, self._local.turns)
+
+    def _write_one(self, sql: str, args: tuple) -> int:
+        conn = self._conn
+        return connection.write_one(conn, self.path, self.busy_timeout, self._local.turns, sql, args)
 
     def _read(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple]:
         try:
@@ -96,10 +108,10 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
+        if conn is not None and self._local.pid == forks.pid:
             conn.close()
-            if self._local.queue_fd is not None:
-                os.close(self._local.queue_fd)
+            if self._local.turns is not None:
+                self._local.turns.close()
         self._local.conn = None
 
     def __repr__(self) -> str:

@@ -22,6 +22,8 @@ _FLAGS = {None: None, True: 1, False: 0}
 
 class SubmitOperations:
     def enqueue(self, jobs: Iterable[NewJob]) -> None:
+        if type(jobs) is list and len(jobs) == 1 and not jobs[0].dependencies:
+            return self._enqueue_one(jobs[0])
         now = time.time()
         now_iso = iso(now)
         queues: set[str] = set()
@@ -42,6 +44,17 @@ class SubmitOperations:
             self._name_queues(conn, queues)
             if linked:
                 graph.link(conn, linked, now_iso)
+
+    def _enqueue_one(self, job: NewJob) -> None:
+        """One job per call, as most submits are: its row is made before the write lock
+        is taken, and its INSERT is the whole transaction."""
+        now = time.time()
+        row = _row(job, now, iso(now))
+        if job.queue in self._known_queues:
+            return self._write_one(_INSERT, row)
+        with self._write() as conn:
+            conn.execute(_INSERT, row)
+            self._name_queues(conn, {job.queue})
 
     def _name_queues(self, conn, names: set[str]) -> None:
         """Record new queue names (claims across all queues walk one index per name)."""

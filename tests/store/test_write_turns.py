@@ -1,0 +1,163 @@
+"""Writers take turns on <db>.lock, and a client never waits past busy_timeout for its turn.
+
+Each holder here is a real second process, stopped with SIGSTOP while it holds the
+lock, as a debugger or a frozen cgroup would leave it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+
+import pytest
+
+from gigq_client import DatabaseLocked, Job, JobQueue
+from gigq_client.store import SqliteStore
+from tests.conftest import ROOT, wait_for
+from tests.forked import drop_to_nobody, in_child
+from tests.jobfuncs import add
+
+HOLDERS = {
+    # a gigq client stopped inside its write transaction: it holds the turn and SQLite's lock
+    "client": """
+from gigq_client.store import SqliteStore
+store = SqliteStore(DB)
+with store._write():
+    print("holding", flush=True)
+    os.kill(os.getpid(), signal.SIGSTOP)
+""",
+    # another program that knows nothing of the turns: it holds SQLite's lock only
+    "sqlite": """
+conn = sqlite3.connect(DB, isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+os.kill(os.getpid(), signal.SIGSTOP)
+conn.execute("COMMIT")
+""",
+    # a writer stopped while it holds its turn, before it began its transaction
+    "turn": """
+fd = os.open(DB + ".lock", os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("holding", flush=True)
+os.kill(os.getpid(), signal.SIGSTOP)
+""",
+}
+
+
+def hold(db_path: str, kind: str) -> subprocess.Popen:
+    script = f"import fcntl, os, signal, sqlite3, sys\nsys.path.insert(0, {ROOT!r})\nDB = {db_path!r}\n" + HOLDERS[kind]
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    wait_for(lambda: _stopped(holder.pid), what="the holder to stop")
+    return holder
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def submit_in_thread(queue: JobQueue) -> dict:
+    """Submit from a thread and report how it ended; the test waits with a deadline, so a
+    submit that blocked forever fails the test instead of hanging it."""
+    ended: dict = {}
+
+    def run() -> None:
+        try:
+            ended["id"] = queue.submit(Job("j", add, params={"a": 1, "b": 2}))
+        except Exception as error:
+            ended["error"] = error
+
+    threading.Thread(target=run, daemon=True).start()
+    return ended
+
+
+@pytest.mark.parametrize("kind", sorted(HOLDERS))
+def test_a_stopped_holder_of_the_lock_makes_a_submit_fail_with_database_locked_not_hang(db_path, kind):
+    JobQueue(db_path).close()
+    holder = hold(db_path, kind)
+    try:
+        queue = JobQueue(db_path, busy_timeout=0.3)
+        ended = submit_in_thread(queue)
+        wait_for(lambda: ended, timeout=30, what="the submit to give up")
+        assert isinstance(ended.get("error"), DatabaseLocked), ended
+        assert "busy timeout (0.3 s)" in str(ended["error"])
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    queue.submit(Job("j", add, params={"a": 1, "b": 2}))  # the turn was passed on: the next one goes through
+    assert queue.stats()["pending"] == 1
+
+
+def test_a_client_waiting_its_turn_gets_it_when_the_holder_goes_on(db_path):
+    JobQueue(db_path).close()
+    holder = hold(db_path, "client")
+    queue = JobQueue(db_path, busy_timeout=30)
+    ended = submit_in_thread(queue)
+    try:
+        wait_for(lambda: _waits_in_flock(), what="the submit to wait for its turn")
+        assert not ended
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    wait_for(lambda: ended, timeout=30, what="the submit to go through")
+    assert "id" in ended, ended
+    assert queue.get_status(ended["id"])["status"] == "pending"
+
+
+def _waits_in_flock() -> bool:
+    return any(t.name == "gigq-write-turn" for t in threading.enumerate())
+
+
+def test_threads_and_processes_submitting_at_once_all_get_their_turn(db_path):
+    JobQueue(db_path).close()
+    script = (f"import sys; sys.path.insert(0, {ROOT!r}); from gigq_client import Job, JobQueue; "
+              f"from tests.jobfuncs import add; q = JobQueue({db_path!r}); "
+              "[q.submit(Job('j', add, params={'a': i, 'b': 0})) for i in range(300)]")
+    others = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(3)]
+    queue = JobQueue(db_path)
+    threads = [threading.Thread(target=lambda: [queue.submit(Job("t", add, params={"a": i, "b": 0}))
+                                               for i in range(300)]) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(other.wait(timeout=120) == 0 for other in others)
+    assert queue.stats()["pending"] == 1800
+
+
+def test_a_lock_file_this_user_cannot_open_leaves_only_sqlites_busy_timeout():
+    folder = tempfile.mkdtemp()
+    os.chmod(folder, 0o777)
+    path = os.path.join(folder, "jobs.db")
+    SqliteStore(path, file_mode=0o666).close()
+    os.chmod(path, 0o666)
+    os.close(os.open(path + ".lock", os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path + ".lock", 0o000)
+
+    def submit_as_another_user() -> str:
+        if os.geteuid() == 0:
+            drop_to_nobody()
+        queue = JobQueue(path)
+        queue.submit(Job("j", add, params={"a": 1, "b": 2}))
+        return f"submitted, turns {queue.store._local.turns}"
+
+    assert in_child(submit_as_another_user) == "submitted, turns None"
+    assert JobQueue(path).stats()["pending"] == 1
+
+
+def test_a_held_turn_really_excludes_another_process(db_path):
+    store = SqliteStore(db_path)
+    with store._write():
+        fd = os.open(db_path + ".lock", os.O_RDWR)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+    sqlite3.connect(db_path).close()
