@@ -209,19 +209,20 @@ class ClusterRun:
         self._record(fault)
 
     def _until_it_runs_a_long_job(self, host: Host) -> None:
-        """Submit long jobs until `host` runs one: a fault then always catches a job in flight."""
-        out = self.folder / "driver.ids"
-        with JobQueue(self.local_url) as queue, open(out, "a") as ids:
-            for _ in range(10):
+        """Submit two jobs longer than the lease at a time until `host` runs one: the fault
+        then always catches a job in flight, and once it is taken over it runs on another
+        host. A few at a time: a pile of them would hold every worker of the cluster."""
+        with JobQueue(self.local_url) as queue, open(self.folder / "driver.ids", "a") as ids:
+            for _ in range(8):
                 jobs = [Job("long", FUNCTION, max_attempts=20, priority=100,  # ahead of any backlog
                             params={"log": str(self.job_log), "token": token, "ms": LONG_JOB_MS})
-                        for token in (f"L-{self.long_jobs + i}" for i in range(6))]
+                        for token in (f"L-{self.long_jobs + i}" for i in range(2))]
                 self.long_jobs += len(jobs)
                 for job_id, job in zip(queue.submit_many(jobs), jobs):
                     ids.write(f"{job.params['token']} {job_id}\n")
-                if self._poll(lambda: self._running_long_job(host), 3.0):
+                if self._poll(lambda: self._running_long_job(host), LONG_JOB_MS / 1000 + 2):
                     return
-        raise AssertionError(f"{host.hostname} ran none of 60 long jobs (run kept in {self.folder})")
+        raise AssertionError(f"{host.hostname} ran none of 16 long jobs (run kept in {self.folder})")
 
     def _running_long_job(self, host: Host) -> bool:
         if not self.job_log.exists():
