@@ -225,14 +225,19 @@ class ClusterRun:
         raise AssertionError(f"{host.hostname} ran none of 16 long jobs (run kept in {self.folder})")
 
     def _running_long_job(self, host: Host) -> bool:
+        """Whether the latest run of some long job is on `host` and has not ended (a run an
+        earlier fault cut short never ends, but a later run of that job follows it)."""
         if not self.job_log.exists():
             return False
-        started, ended = set(), set()
+        latest, ended = {}, set()
         for line in self.job_log.read_text().splitlines():
-            parts = line.split()
-            if parts[1].startswith("L-") and parts[2] == host.hostname:
-                (started if parts[0] == "S" else ended).add(parts[1])
-        return bool(started - ended)
+            kind, token, where, pid = line.split()[:4]
+            if token.startswith("L-"):
+                if kind == "S":
+                    latest[token] = (where, pid)
+                else:
+                    ended.add((token, where, pid))
+        return any(where == host.hostname and (token, where, pid) not in ended for token, (where, pid) in latest.items())
 
     def _poll(self, condition: Callable[[], Any], limit: float) -> Any:
         until = time.monotonic() + limit
