@@ -13,7 +13,7 @@ import time
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import rows, rules
-from ..base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
+from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
 from . import finish, graph
 from .values import iso, micros, moment
 
@@ -42,6 +42,8 @@ class ClaimOperations:
     def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         if not outcomes:
             return []
+        if len(outcomes) == 1 and outcomes[0].status == COMPLETED:  # what a worker sends after each job
+            return [self._autocommit(lambda conn: finish.complete_one(conn, outcomes[0], time.time()))]
         if finish.only_completions(outcomes):
             completed = self._autocommit(lambda conn: _complete(conn, outcomes, time.time()))
             return finish.applied_of(outcomes, completed)

@@ -21,6 +21,7 @@ _EXECUTION_COLUMNS = "id, job_id, job_seq, worker_id, status, started_at, comple
 
 # Completions, and the unblocking of their dependents, in one call (migration 002).
 _COMPLETE = "SELECT gigq_complete(%s, %s)"
+_COMPLETE_ONE = "SELECT gigq_complete_one(%s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def only_completions(outcomes: Sequence[Outcome]) -> bool:
@@ -32,6 +33,13 @@ def outcomes_json(outcomes: Sequence[Outcome]) -> str:
     """Completions as gigq_complete() reads them (migration 002): one parameter, one C encoder call."""
     return _ENCODE([(o.claim.job_id, o.claim.attempt, o.claim.worker_id, o.result, micros(o.started),
                      micros(o.finished), o.pid) for o in outcomes])
+
+
+def complete_one(conn: Any, outcome: Outcome, now: float) -> bool:
+    claim = outcome.claim
+    return conn.execute(_COMPLETE_ONE, (claim.job_id, claim.attempt, claim.worker_id, outcome.result,
+                                        micros(outcome.started), micros(outcome.finished), outcome.pid,
+                                        micros(now))).fetchone()[0]
 
 
 def applied_of(outcomes: Sequence[Outcome], completed: set[str]) -> list[bool]:

@@ -8,46 +8,61 @@
 --
 -- Times come as integer microseconds since the epoch (values.micros, the same cut as
 -- values.moment), `now` also as epoch seconds for the comparisons SQLite makes too.
--- Outcomes come as one JSON array of [job id, attempt, worker id, result, started us,
--- finished us, pid]: one parameter to send, not seven arrays to build.
+
+-- A cached plan knows no values, so it estimates "depends_on = $1" by the number of
+-- distinct parents; where most dependencies hang on one job that number is tiny, and the
+-- generic plan for the probe above becomes a scan of every dependency (on each
+-- completion, of any job). Declared as good as unique, the probe stays an index lookup;
+-- plans made for actual values still see each parent's real share of the rows.
+ALTER TABLE job_dependencies ALTER COLUMN depends_on SET (n_distinct = -1);
 
 CREATE FUNCTION gigq_time(us bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT to_timestamp(us::double precision / 1000000) $$;
 
--- Complete the attempts whose claim still holds; returns the ids completed. One UPDATE
--- per outcome, each by primary key equality: whatever the statistics (a table just
--- filled has none), no plan can walk the running jobs instead.
+-- Complete one attempt if its claim still holds; true if it did. The UPDATE finds the row
+-- by primary key equality, so whatever the statistics (a table just filled has none) no
+-- plan can walk the running jobs instead. One outcome is what a worker sends after each
+-- job (record_outcomes = "per_job"), so this is the hot path: scalar arguments, two
+-- statements.
+CREATE FUNCTION gigq_complete_one(p_job text, p_attempt integer, p_worker text, p_result text, p_started_us bigint,
+                                  p_finished_us bigint, p_pid integer, p_now_us bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE jobs SET status = 'completed', result = p_result, error = NULL, started_at = gigq_time(p_started_us),
+        completed_at = gigq_time(p_finished_us), updated_at = gigq_time(p_now_us), worker_id = NULL,
+        cancel_requested = false, completed_by = p_worker, completed_pid = p_pid
+    WHERE id = p_job AND status = 'running' AND attempts = p_attempt AND worker_id = p_worker;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    -- Nearly always nothing depends on it: one index probe, and the unblocking is skipped.
+    -- The probe is planned once (see the n_distinct of job_dependencies above); the unblocking,
+    -- rare, runs by EXECUTE so that it is planned for its values, as graph.py's statements
+    -- are: where one job has thousands of dependents a generic plan would scan them all.
+    IF EXISTS (SELECT 1 FROM job_dependencies WHERE depends_on = p_job) THEN
+        EXECUTE $unblock$
+            UPDATE jobs SET blockers = greatest(blockers - (
+                SELECT count(*) FROM job_dependencies AS d WHERE d.job_id = jobs.id AND d.depends_on = $1), 0)
+            WHERE id = ANY(ARRAY(SELECT job_id FROM job_dependencies WHERE depends_on = $1))
+              AND status = 'pending' AND blockers > 0
+        $unblock$ USING p_job;
+    END IF;
+    RETURN true;
+END $$;
+
+-- Several outcomes, as one JSON array of [job id, attempt, worker id, result, started us,
+-- finished us, pid]: one parameter to send, not seven arrays to build. Returns the ids
+-- completed.
 CREATE FUNCTION gigq_complete(outcomes json, now_us bigint) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
     o json;
-    completed text;
-    done text[] := '{}';
-    waited_on boolean;
 BEGIN
     FOR o IN SELECT * FROM json_array_elements(outcomes) LOOP
-        UPDATE jobs SET status = 'completed', result = o->>3, error = NULL, started_at = gigq_time((o->>4)::bigint),
-            completed_at = gigq_time((o->>5)::bigint), updated_at = gigq_time(now_us), worker_id = NULL,
-            cancel_requested = false, completed_by = o->>2, completed_pid = (o->>6)::integer
-        WHERE id = o->>0 AND status = 'running' AND attempts = (o->>1)::integer AND worker_id = o->>2
-        RETURNING id INTO completed;
-        IF FOUND THEN
-            done := done || completed;
+        IF gigq_complete_one(o->>0, (o->>1)::integer, o->>2, o->>3, (o->>4)::bigint, (o->>5)::bigint,
+                             (o->>6)::integer, now_us) THEN
+            RETURN NEXT o->>0;
         END IF;
     END LOOP;
-    -- Nearly always nothing depends on them: one index probe, and the unblocking is skipped.
-    -- Both statements run by EXECUTE, so that each is planned for its values, as graph.py's
-    -- are: a cached generic plan knows no ids, and where one job has thousands of
-    -- dependents the statistics make it scan every dependency, on each completion.
-    EXECUTE 'SELECT EXISTS (SELECT 1 FROM job_dependencies WHERE depends_on = ANY($1))' INTO waited_on USING done;
-    IF waited_on THEN
-        EXECUTE $unblock$
-            UPDATE jobs SET blockers = greatest(blockers - (
-                SELECT count(*) FROM job_dependencies AS d WHERE d.job_id = jobs.id AND d.depends_on = ANY($1)), 0)
-            WHERE id = ANY(ARRAY(SELECT job_id FROM job_dependencies WHERE depends_on = ANY($1)))
-              AND status = 'pending' AND blockers > 0
-        $unblock$ USING done;
-    END IF;
-    RETURN QUERY SELECT unnest(done);
 END $$;
 
 -- Hand out up to `wanted` ready jobs (claims.py's docstring), best first: due delayed jobs
