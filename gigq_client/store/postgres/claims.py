@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from .. import rows, rules
 from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
-from . import finish, graph
+from . import connection, finish, graph
 from .values import iso, micros, moment
 
 # The claim itself is gigq_claim() (migration 002): one call promotes the due delayed
@@ -118,12 +118,14 @@ def _release(conn: Any, claim: Claim, reason: Optional[str], now: float) -> int:
 
 def _claim(conn: Any, worker_id: str, queues: Optional[Sequence[str]], limit: int, now: float,
            share: int = 1) -> list[ClaimedJob]:
-    found = conn.execute(_CLAIM, (worker_id, _names(queues), limit, share, now, micros(now))).fetchall()
+    found = connection.cursor(conn).execute(_CLAIM, (worker_id, _names(queues), limit, share, now,
+                                                     micros(now))).fetchall()
     return [rows.claimed_job(row, worker_id) for row in found]  # in claim order: the function sorts them
 
 
 def _complete(conn: Any, outcomes: Sequence[Outcome], now: float) -> set[str]:
-    return {row[0] for row in conn.execute(finish._COMPLETE, (finish.outcomes_json(outcomes), micros(now)))}
+    found = connection.cursor(conn).execute(finish._COMPLETE, (finish.outcomes_json(outcomes), micros(now)))
+    return {row[0] for row in found.fetchall()}
 
 
 def _finish_and_claim(conn: Any, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]],
@@ -131,8 +133,8 @@ def _finish_and_claim(conn: Any, outcomes: Sequence[Outcome], worker_id: str, qu
     now = time.time()
     if not outcomes:
         return [], _claim(conn, worker_id, queues, limit, now, share)
-    found = conn.execute(_FINISH_AND_CLAIM, (finish.outcomes_json(outcomes), worker_id, _names(queues), limit,
-                                             share, now, micros(now))).fetchall()
+    found = connection.cursor(conn).execute(_FINISH_AND_CLAIM, (finish.outcomes_json(outcomes), worker_id,
+                                                                _names(queues), limit, share, now, micros(now))).fetchall()
     completed = {row[1] for row in found if row[0]}
     return finish.applied_of(outcomes, completed), [rows.claimed_job(row[1:], worker_id) for row in found if not row[0]]
 

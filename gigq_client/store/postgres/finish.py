@@ -12,6 +12,7 @@ from ..base import COMPLETED, Claim, Outcome
 from ..history import new_id
 from ..rules import first_of_each_claim
 from . import graph
+from .connection import cursor
 from .values import micros, moment
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -37,9 +38,9 @@ def outcomes_json(outcomes: Sequence[Outcome]) -> str:
 
 def complete_one(conn: Any, outcome: Outcome, now: float) -> bool:
     claim = outcome.claim
-    return conn.execute(_COMPLETE_ONE, (claim.job_id, claim.attempt, claim.worker_id, outcome.result,
-                                        micros(outcome.started), micros(outcome.finished), outcome.pid,
-                                        micros(now))).fetchone()[0]
+    return cursor(conn).execute(_COMPLETE_ONE, (claim.job_id, claim.attempt, claim.worker_id, outcome.result,
+                                                micros(outcome.started), micros(outcome.finished), outcome.pid,
+                                                micros(now))).fetchone()[0]
 
 
 def applied_of(outcomes: Sequence[Outcome], completed: set[str]) -> list[bool]:
