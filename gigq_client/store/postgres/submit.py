@@ -16,11 +16,13 @@ _COLUMNS = (
     "status, updated_at, attempts"
 )
 # One job without dependencies: a single statement, so a transaction by itself (autocommit),
-# recording its queue's name in the same statement.
+# recording its queue's name in the same statement unless this process recorded it before
+# (queue names are never removed).
+_VALUES = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, 0)"
 _INSERT_ONE = f"""
     WITH named AS (INSERT INTO queues (name) VALUES (%s) ON CONFLICT DO NOTHING)
-    INSERT INTO jobs ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                                          'pending', %s, 0)"""
+    INSERT INTO jobs ({_COLUMNS}) {_VALUES}"""
+_INSERT_ONE_KNOWN_QUEUE = f"INSERT INTO jobs ({_COLUMNS}) {_VALUES}"
 _COPY = f"COPY jobs ({_COLUMNS}) FROM STDIN"
 
 
@@ -33,7 +35,11 @@ class SubmitOperations:
         now = time.time()
         if len(batch) == 1 and not batch[0].dependencies:
             job = batch[0]
-            self._execute(_INSERT_ONE, (job.queue, *_row(job, now), moment(now)))
+            if job.queue in self._known_queues:
+                self._execute(_INSERT_ONE_KNOWN_QUEUE, (*_row(job, now), moment(now)))
+            else:
+                self._execute(_INSERT_ONE, (job.queue, *_row(job, now), moment(now)))
+                self._known_queues.add(job.queue)
             return
         self._transact(lambda conn: _insert_many(conn, batch, now, self._known_queues))
         self._known_queues |= {job.queue for job in batch}  # once committed: a refused batch records nothing
