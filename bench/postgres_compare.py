@@ -1,14 +1,17 @@
 """gigqd on PostgreSQL side by side with pgqueuer and procrastinate, on one server, in one run.
 
     python bench/postgres_compare.py [--jobs 10000] [--reps 3] [--quick]
-                                     [--only gigqd,pgqueuer,procrastinate] [--json results.json]
+                                     [--only gigqd,pgqueuer,procrastinate[,gigqd-batched]]
+                                     [--json results.json]
                                      [--no-claim-cost | --claim-cost-only]
 
 Run it from the repository root with the project's python (.venv/bin/python, which
 `make test` creates): gigqd runs as `python -m gigqd` from that same interpreter. The
 peers are installed into their own venv, bench/.pg-peers-venv, created on the first run
 (pip install, versions pinned in bench/postgres/peers_venv.py) and reused afterwards.
-oban-py is left out: it needs Python 3.12, and this machine has 3.11.
+oban-py is left out: it needs Python 3.12, and this machine has 3.11. gigqd-batched, on
+request only, is gigqd with record_outcomes = "batched" (outcomes committed several at a
+time, as pgqueuer does by default): shown beside, never judged.
 
 One PostgreSQL server serves the whole run (tests/postgres_server.py: the server in
 GIGQ_TEST_POSTGRES_URL, else a throwaway one), each measurement on a fresh database of
@@ -58,6 +61,7 @@ from postgres.phases import PhaseFailed, Plan  # noqa: E402
 from postgres.server import Server  # noqa: E402
 
 ALL_SYSTEMS = list(report.ORDER)
+DEFAULT_SYSTEMS = ["gigqd", "pgqueuer", "procrastinate"]  # gigqd-batched only when asked for
 LOAD_AT_START = os.getloadavg()
 
 
@@ -66,7 +70,8 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs per enqueue, bulk enqueue and no-op drain")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 1000 jobs, 1 repetition, short phases")
-    parser.add_argument("--only", default=",".join(ALL_SYSTEMS), help="comma-separated subset of " + ",".join(ALL_SYSTEMS))
+    parser.add_argument("--only", default=",".join(DEFAULT_SYSTEMS),
+                        help="comma-separated subset of " + ",".join(ALL_SYSTEMS) + " (default: the first three)")
     parser.add_argument("--json", dest="json_path", help="also write the raw results here")
     parser.add_argument("--no-claim-cost", action="store_true", help="skip bench/claim_cost.py on the server")
     parser.add_argument("--claim-cost-only", action="store_true", help="run bench/claim_cost.py on the server only")
@@ -97,6 +102,8 @@ def make_systems(wanted: list) -> tuple:
     chosen = {}
     if "gigqd" in wanted:
         chosen["gigqd"] = systems.gigqd(sys.executable)
+    if "gigqd-batched" in wanted:
+        chosen["gigqd-batched"] = systems.gigqd(sys.executable, batched=True)
     if set(wanted) & set(report.PEERS):
         versions.update(peers_venv.ensure())
         for key in report.PEERS:

@@ -93,7 +93,8 @@ class ProcrastinateClient:
         await self.app.close_async()
 
 
-CLIENTS = {"gigqd": GigqdClient, "pgqueuer": PgqueuerClient, "procrastinate": ProcrastinateClient}
+CLIENTS = {"gigqd": GigqdClient, "gigqd-batched": GigqdClient, "pgqueuer": PgqueuerClient,
+           "procrastinate": ProcrastinateClient}
 
 
 def _payload(i: int, t: float) -> bytes:

@@ -177,7 +177,7 @@ def _log_notes(system: System, place: Place, running: processes.Running) -> dict
 
 
 def _is_problem(system: System, line: str) -> bool:
-    if system.key == "gigqd":  # JSON lines at warning and above: every one is worth seeing
+    if system.key.startswith("gigqd"):  # JSON lines at warning and above: every one is worth seeing
         return bool(line.strip())
     return any(word in line for word in ("ERROR", "Traceback", "CRITICAL"))
 

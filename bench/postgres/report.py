@@ -14,9 +14,10 @@ from comparison.report import Results, millis, rate, spread, times
 
 from . import systems
 
-ORDER = ("gigqd", "pgqueuer", "procrastinate")
+ORDER = ("gigqd", "pgqueuer", "procrastinate", "gigqd-batched")
 PEERS = ("pgqueuer", "procrastinate")
-LABELS = {"gigqd": "gigqd (PostgreSQL)", "pgqueuer": "pgqueuer", "procrastinate": "procrastinate"}
+LABELS = {"gigqd": "gigqd (PostgreSQL)", "pgqueuer": "pgqueuer", "procrastinate": "procrastinate",
+          "gigqd-batched": "gigqd, record_outcomes = batched (not the default)"}
 COLUMNS = ["system", "enqueue jobs/s (one per call)", "bulk enqueue jobs/s", "drain no-op jobs/s (spawn→done · steady)",
            "drain 10 ms jobs/s (% of ideal)", "latency p50 · p99 ms"]
 # (title, figure): gigqd must reach at least TIMES x each peer's figure.

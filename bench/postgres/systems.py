@@ -44,14 +44,19 @@ class System:
         return [self.python, CLIENT, self.key, action, "--db", url, *options]
 
 
-def gigqd(python: str) -> System:
+def gigqd(python: str, batched: bool = False) -> System:
+    """gigqd on its defaults; `batched` (not a default, never judged) records outcomes as
+    pgqueuer does, several per transaction, to show what the per-job commit costs."""
     def commands(url: str) -> list:
         return [[python, "-m", "gigqd", "--db", url, "--workers", str(WORKERS),
                  "--log-format", "json", "--log-level", "warning"]]
 
     # On PostgreSQL allowed_modules must name the job modules ("*" is refused with a URL).
-    return System("gigqd", "gigqd (PostgreSQL)", python, [BENCH, REPO], commands,
-                  {"GIGQD_ALLOWED_MODULES": JOB_MODULE})
+    env = {"GIGQD_ALLOWED_MODULES": JOB_MODULE}
+    if batched:
+        return System("gigqd-batched", "gigqd, record_outcomes = batched", python, [BENCH, REPO], commands,
+                      {**env, "GIGQD_RECORD_OUTCOMES": "batched"})
+    return System("gigqd", "gigqd (PostgreSQL)", python, [BENCH, REPO], commands, env)
 
 
 def pgqueuer(python: str) -> System:
