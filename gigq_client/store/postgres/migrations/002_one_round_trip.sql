@@ -125,6 +125,22 @@ BEGIN
                 jobs.queue, jobs.priority, jobs.seq
         )
         SELECT * FROM claimed ORDER BY claimed.priority DESC, claimed.seq;
+    ELSIF cardinality(names) = 1 THEN
+        -- One queue: its part of the per-queue ready index, walked from the front.
+        RETURN QUERY
+        WITH picked AS MATERIALIZED (
+            SELECT j.id FROM jobs AS j
+            WHERE j.status = 'pending' AND j.blockers = 0 AND j.wait_until IS NULL AND j.queue = names[1]
+            ORDER BY j.priority DESC, j.seq LIMIT take FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, worker_id = p_worker,
+                started_at = gigq_time(p_now_us), updated_at = gigq_time(p_now_us)
+            WHERE jobs.id = ANY(ARRAY(SELECT picked.id FROM picked))
+            RETURNING jobs.id, jobs.attempts, jobs.name, jobs.function_module, jobs.function_name, jobs.params,
+                jobs.timeout, jobs.max_attempts, jobs.retry_delay, jobs.dependencies, jobs.pass_parent_results,
+                jobs.queue, jobs.priority, jobs.seq
+        )
+        SELECT * FROM claimed ORDER BY claimed.priority DESC, claimed.seq;
     ELSE
         -- Several queues: the first rows of each, merged. It may lock up to `take` rows per
         -- queue for the statement's few milliseconds; a claimer meanwhile skips them.
