@@ -10,10 +10,10 @@
 -- values.moment), `now` also as epoch seconds for the comparisons SQLite makes too.
 
 -- A cached plan knows no values, so it estimates "depends_on = $1" by the number of
--- distinct parents; where most dependencies hang on one job that number is tiny, and the
--- generic plan for the probe above becomes a scan of every dependency (on each
--- completion, of any job). Declared as good as unique, the probe stays an index lookup;
--- plans made for actual values still see each parent's real share of the rows.
+-- distinct parents; where most dependencies hang on one job that number is tiny, and
+-- the generic plan for gigq_complete_one()'s probe below becomes a scan of every
+-- dependency (on each completion, of any job). Declared as good as unique, the probe
+-- stays an index lookup; plans made for actual values still see each parent's share.
 ALTER TABLE job_dependencies ALTER COLUMN depends_on SET (n_distinct = -1);
 
 CREATE FUNCTION gigq_time(us bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
