@@ -26,6 +26,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/claim_cost.py
+	$(BIN)/python bench/postgres_compare.py
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos.chaos --long

@@ -13,47 +13,18 @@ import time
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import rows, rules
-from ..base import Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
-from . import finish, graph
-from .values import iso, moment
+from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
+from . import connection, finish, graph
+from .values import iso, micros, moment
 
-_READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
-_ORDER = "ORDER BY priority DESC, seq"
-_RETURNING = rows._CLAIM_COLUMNS.replace("rowid", "seq")
-
-# Due delayed jobs become ready, and the paused queues are read, in one round trip.
-# SKIP LOCKED: two claimers never wait on each other to promote the same rows.
-# "id = ANY(ARRAY(...))" here and below: rows are found by primary key whatever the plan,
-# also the generic plan a prepared statement may switch to, which knows no values; with
+# The claim itself is gigq_claim() (migration 002): one call promotes the due delayed
+# jobs, reads the paused queues, counts a fair share, and picks and marks the jobs.
+# Rows are found there by "id = ANY(ARRAY(...))", by primary key whatever the plan, also
+# the generic plan a cached statement may switch to, which knows no values; with
 # "IN (subquery)" or a join such a plan may hash-join against a scan of every job, and a
 # claim's cost would grow with the queue.
-_PREPARE = """
-    WITH due AS (
-        UPDATE jobs SET wait_until = NULL
-        WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE status = 'pending' AND wait_until <= %s FOR UPDATE SKIP LOCKED))
-    )
-    SELECT ARRAY(SELECT queue FROM paused_queues)"""
-
-_PICK_ANY = f"SELECT id FROM jobs WHERE {_READY} {_ORDER} LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-_PICK_ONE_QUEUE = f"SELECT id FROM jobs WHERE {_READY} AND queue = %(queue)s {_ORDER} LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-# Several queues: the first `limit` rows of each, merged. It may lock up to `limit` rows
-# per queue for the statement's few milliseconds; a claimer meanwhile skips them.
-_PICK_QUEUES = f"""
-    SELECT r.id FROM unnest(%(queues)s::text[]) AS q(name) CROSS JOIN LATERAL (
-        SELECT id, priority, seq FROM jobs WHERE {_READY} AND queue = q.name {_ORDER} LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED) AS r
-    ORDER BY r.priority DESC, r.seq LIMIT %(limit)s"""
-
-_CLAIM = """
-    WITH picked AS MATERIALIZED ({pick})
-    UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = %(worker)s,
-        started_at = %(now)s, updated_at = %(now)s
-    WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
-    RETURNING {returning}"""
-_CLAIMS = {kind: _CLAIM.format(pick=pick, returning=_RETURNING)
-           for kind, pick in (("any", _PICK_ANY), ("one", _PICK_ONE_QUEUE), ("several", _PICK_QUEUES))}
-_COUNTS = {kind: f"SELECT count(*) FROM ({pick.replace(' FOR UPDATE SKIP LOCKED', '')}) AS ready"
-           for kind, pick in (("any", _PICK_ANY), ("one", _PICK_ONE_QUEUE), ("several", _PICK_QUEUES))}
+_CLAIM = "SELECT * FROM gigq_claim(%s, %s, %s, %s, %s, %s)"
+_FINISH_AND_CLAIM = "SELECT * FROM gigq_finish_and_claim(%s, %s, %s, %s, %s, %s, %s)"
 
 _RUNNING = """
     SELECT j.id, j.attempts, j.worker_id, j.started_at, j.timeout,
@@ -64,24 +35,31 @@ _RUNNING = """
 
 
 class ClaimOperations:
+    # Each of these is one statement in autocommit, so one round trip and one transaction,
+    # unless failures are among the outcomes (then one transaction of several statements).
     def claim(self, worker_id: str, queues: Optional[Sequence[str]], limit: int = 1) -> list[ClaimedJob]:
-        # No BEGIN/COMMIT: the claim is one statement, a transaction by itself; promoting the
-        # due jobs before it is housekeeping that stands on its own. Two round trips, not four.
         return self._autocommit(lambda conn: _claim(conn, worker_id, queues, limit, time.time()))
 
     def finish(self, outcomes: Sequence[Outcome]) -> list[bool]:
         if not outcomes:
             return []
+        if len(outcomes) == 1 and outcomes[0].status == COMPLETED:  # what a worker sends after each job
+            return [self._autocommit(lambda conn: finish.complete_one(conn, outcomes[0], time.time()))]
+        if finish.only_completions(outcomes):
+            completed = self._autocommit(lambda conn: _complete(conn, outcomes, time.time()))
+            return finish.applied_of(outcomes, completed)
         return self._transact(lambda conn: finish.finish(conn, outcomes, time.time()))
 
     def finish_and_claim(
         self, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]], limit: int,
         share: int = 1,
     ) -> tuple[list[bool], list[ClaimedJob]]:
+        if not outcomes or finish.only_completions(outcomes):
+            return self._autocommit(lambda conn: _finish_and_claim(conn, outcomes, worker_id, queues, limit, share))
+
         def both(conn: Any) -> tuple[list[bool], list[ClaimedJob]]:
             now = time.time()
-            applied = finish.finish(conn, outcomes, now) if outcomes else []
-            return applied, _claim(conn, worker_id, queues, limit, now, share)
+            return finish.finish(conn, outcomes, now), _claim(conn, worker_id, queues, limit, now, share)
 
         return self._transact(both)
 
@@ -141,39 +119,26 @@ def _release(conn: Any, claim: Claim, reason: Optional[str], now: float) -> int:
 
 def _claim(conn: Any, worker_id: str, queues: Optional[Sequence[str]], limit: int, now: float,
            share: int = 1) -> list[ClaimedJob]:
-    paused = set(conn.execute(_PREPARE, (now,)).fetchone()[0])
-    kind, args = _selection(conn, queues, paused)
-    if kind is None:
-        return []
-    args["limit"] = limit
-    if share > 1 and limit > 1:
-        args["limit"] = _fair_share(conn, kind, dict(args), limit, share)
-    found = conn.execute(_CLAIMS[kind], {**args, "worker": worker_id, "now": moment(now)}).fetchall()
-    submitted = {row[0]: row[13] for row in found}
-    jobs = [rows.claimed_job(row, worker_id) for row in found]
-    jobs.sort(key=lambda job: (-job.priority, submitted[job.job_id]))  # RETURNING has no order
-    return jobs
+    found = connection.cursor(conn).execute(_CLAIM, (worker_id, _names(queues), limit, share, now,
+                                                     micros(now))).fetchall()
+    return [rows.claimed_job(row, worker_id) for row in found]  # in claim order: the function sorts them
 
 
-def _selection(conn: Any, queues: Optional[Sequence[str]], paused: set[str]) -> tuple[Optional[str], dict]:
-    """Which pick to run, and its arguments: all queues by the ready index, one queue by
-    its part of the per-queue index, several by one walk of that index per queue."""
-    if "*" in paused:
-        return None, {}
-    if queues is None and not paused:
-        return "any", {}
-    names = queues if queues is not None else [row[0] for row in conn.execute("SELECT name FROM queues").fetchall()]
-    wanted = sorted({name for name in names if name not in paused})
-    if not wanted:
-        return None, {}
-    if len(wanted) == 1:
-        return "one", {"queue": wanted[0]}
-    return "several", {"queues": wanted}
+def _complete(conn: Any, outcomes: Sequence[Outcome], now: float) -> set[str]:
+    found = connection.cursor(conn).execute(finish._COMPLETE, (finish.outcomes_json(outcomes), micros(now)))
+    return {row[0] for row in found.fetchall()}
 
 
-def _fair_share(conn: Any, kind: str, args: dict, limit: int, share: int) -> int:
-    """`limit`, or 1/share of the ready jobs if fewer than limit x share are ready.
-    Counting stops at limit x share rows, so the cost stays flat in a deep queue."""
-    args["limit"] = limit * share
-    ready = conn.execute(_COUNTS[kind], args).fetchone()[0]
-    return max(1, min(limit, -(-ready // share)))
+def _finish_and_claim(conn: Any, outcomes: Sequence[Outcome], worker_id: str, queues: Optional[Sequence[str]],
+                      limit: int, share: int) -> tuple[list[bool], list[ClaimedJob]]:
+    now = time.time()
+    if not outcomes:
+        return [], _claim(conn, worker_id, queues, limit, now, share)
+    found = connection.cursor(conn).execute(_FINISH_AND_CLAIM, (finish.outcomes_json(outcomes), worker_id,
+                                                                _names(queues), limit, share, now, micros(now))).fetchall()
+    completed = {row[1] for row in found if row[0]}
+    return finish.applied_of(outcomes, completed), [rows.claimed_job(row[1:], worker_id) for row in found if not row[0]]
+
+
+def _names(queues: Optional[Sequence[str]]) -> Optional[list[str]]:
+    return None if queues is None else list(queues)

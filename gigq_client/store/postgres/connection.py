@@ -92,6 +92,16 @@ def connect(url: str, connect_timeout: float) -> Any:
     return conn
 
 
+def cursor(conn: Any) -> Any:
+    """The connection's own cursor, made once: a new one for each statement (what
+    conn.execute() does) costs about 20 us, a fifth of a round trip here. Each use
+    consumes its results before the next, and a connection serves one thread."""
+    made = getattr(conn, "_gigq_cursor", None)
+    if made is None or made.closed:
+        made = conn._gigq_cursor = conn.cursor()
+    return made
+
+
 def connect_error(error: Exception, url: str) -> GigqError:
     """Why a connection could not be made, in one line that names the server."""
     if isinstance(error, driver().ProgrammingError):

@@ -1,7 +1,8 @@
-"""Recording how attempts ended (PostgreSQL): completions set-based per batch, failures one by one."""
+"""Recording how attempts ended (PostgreSQL): completions in one call per batch, failures one by one."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Optional, Sequence
 
@@ -11,29 +12,39 @@ from ..base import COMPLETED, Claim, Outcome
 from ..history import new_id
 from ..rules import first_of_each_claim
 from . import graph
-from .values import moment
+from .connection import cursor
+from .values import micros, moment
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 FENCE = "id = %s AND status = 'running' AND attempts = %s AND worker_id = %s"
 
 _EXECUTION_COLUMNS = "id, job_id, job_seq, worker_id, status, started_at, completed_at, error, attempt, pid"
 
-# A batch of completions in one statement whatever its size: the fence is joined
-# against the unnested outcomes. The completed attempt is recorded on the job row
-# itself (completed_by, completed_pid), as on SQLite: no execution row.
-_COMPLETE_MANY = """
-    WITH outcome AS (
-        SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
-                             %s::int[])
-            AS o(job_id, attempt, worker_id, result, started, finished, pid)
-    )
-    UPDATE jobs SET status = 'completed', result = outcome.result, error = NULL, started_at = outcome.started,
-        completed_at = outcome.finished, updated_at = %s, worker_id = NULL, cancel_requested = false,
-        completed_by = outcome.worker_id, completed_pid = outcome.pid
-    FROM outcome
-    WHERE jobs.id = ANY(%s::text[]) AND jobs.id = outcome.job_id AND jobs.status = 'running'
-      AND jobs.attempts = outcome.attempt
-      AND jobs.worker_id = outcome.worker_id
-    RETURNING jobs.id"""
+# Completions, and the unblocking of their dependents, in one call (migration 002).
+_COMPLETE = "SELECT gigq_complete(%s, %s)"
+_COMPLETE_ONE = "SELECT gigq_complete_one(%s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def only_completions(outcomes: Sequence[Outcome]) -> bool:
+    """True when every outcome is a completion of its own claim: one function call records them."""
+    return all(o.status == COMPLETED for o in outcomes) and all(first_of_each_claim(outcomes))
+
+
+def outcomes_json(outcomes: Sequence[Outcome]) -> str:
+    """Completions as gigq_complete() reads them (migration 002): one parameter, one C encoder call."""
+    return _ENCODE([(o.claim.job_id, o.claim.attempt, o.claim.worker_id, o.result, micros(o.started),
+                     micros(o.finished), o.pid) for o in outcomes])
+
+
+def complete_one(conn: Any, outcome: Outcome, now: float) -> bool:
+    claim = outcome.claim
+    return cursor(conn).execute(_COMPLETE_ONE, (claim.job_id, claim.attempt, claim.worker_id, outcome.result,
+                                                micros(outcome.started), micros(outcome.finished), outcome.pid,
+                                                micros(now))).fetchone()[0]
+
+
+def applied_of(outcomes: Sequence[Outcome], completed: set[str]) -> list[bool]:
+    return [o.claim.job_id in completed for o in outcomes]
 
 
 def finish(conn: Any, outcomes: Sequence[Outcome], now: float) -> list[bool]:
@@ -50,17 +61,8 @@ def finish(conn: Any, outcomes: Sequence[Outcome], now: float) -> list[bool]:
 
 
 def complete_many(conn: Any, outcomes: Sequence[Outcome], now: float) -> set[Claim]:
-    columns = [
-        [o.claim.job_id for o in outcomes], [o.claim.attempt for o in outcomes], [o.claim.worker_id for o in outcomes],
-        [o.result for o in outcomes], [moment(o.started) for o in outcomes], [moment(o.finished) for o in outcomes],
-        [o.pid for o in outcomes],
-    ]
-    completed = {row[0] for row in conn.execute(_COMPLETE_MANY, (*columns, moment(now), columns[0])).fetchall()}
-    applied = {o.claim for o in outcomes if o.claim.job_id in completed}
-    if applied:
-        # A statement of its own, on a fresh snapshot: see graph's docstring.
-        graph.unblock_dependents(conn, sorted(claim.job_id for claim in applied))
-    return applied
+    completed = {row[0] for row in conn.execute(_COMPLETE, (outcomes_json(outcomes), micros(now))).fetchall()}
+    return {o.claim for o in outcomes if o.claim.job_id in completed}
 
 
 def record(conn: Any, claim: Claim, job_seq: int, status: str, started: Optional[datetime], finished: datetime,

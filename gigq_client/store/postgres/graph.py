@@ -5,6 +5,8 @@ dependencies ("blockers") is therefore counted only after locking those dependen
 FOR SHARE, in a statement of its own: a dependency that is completing meanwhile either
 finished first (and the count, on a fresh snapshot, sees it completed) or waits for us
 to commit (and its own unblocking statement then sees this job's dependency rows).
+That unblocking statement runs inside gigq_complete() (migration 002), a statement of
+its own there too: each statement of a VOLATILE function takes a fresh snapshot.
 
 Statements that look jobs up by the job they depend on run unprepared (prepare=False),
 so the server plans them for the values given: a prepared statement may switch to a
@@ -37,7 +39,7 @@ _REVIVE_DOWNSTREAM = _DOWNSTREAM + """
     WHERE id = ANY(ARRAY(SELECT id FROM downstream)) AND status = 'cancelled' AND cancelled_by = %s
     RETURNING id"""
 
-# "id = ANY(ARRAY(...))": rows found by primary key whatever the plan (see claims._PREPARE).
+# "id = ANY(ARRAY(...))": rows found by primary key whatever the plan (see claims.py).
 _PARENTS = "ARRAY(SELECT depends_on FROM job_dependencies WHERE job_id = ANY(%s))"
 
 _LOCK_PARENTS = f"SELECT 1 FROM jobs WHERE id = ANY({_PARENTS}) ORDER BY id FOR SHARE"
@@ -47,12 +49,6 @@ _COUNT_BLOCKERS = """
         SELECT count(*) FROM job_dependencies AS d JOIN jobs AS parent ON parent.id = d.depends_on
         WHERE d.job_id = jobs.id AND parent.status <> 'completed')
     WHERE id = ANY(%s)"""
-
-_UNBLOCK_DEPENDENTS = """
-    UPDATE jobs SET blockers = greatest(blockers - (
-        SELECT count(*) FROM job_dependencies AS d WHERE d.job_id = jobs.id AND d.depends_on = ANY(%(parents)s)), 0)
-    WHERE id = ANY(ARRAY(SELECT job_id FROM job_dependencies WHERE depends_on = ANY(%(parents)s)))
-      AND status = 'pending' AND blockers > 0"""
 
 _DEAD_PARENTS = f"SELECT id, name, status FROM jobs WHERE id = ANY({_PARENTS}) AND status = ANY(%s) ORDER BY id"
 
@@ -123,8 +119,3 @@ def revive_downstream(conn: Any, root_id: str, now: float) -> int:
         recount_blockers(conn, revived)
         cancel_below_dead_parents(conn, revived, now)
     return len(revived)
-
-
-def unblock_dependents(conn: Any, parent_ids: list[str]) -> None:
-    """One dependency fewer for each pending job waiting on these just-completed jobs."""
-    conn.execute(_UNBLOCK_DEPENDENTS, {"parents": parent_ids}, prepare=False)

@@ -57,13 +57,13 @@ class PostgresStore(SubmitOperations, ClaimOperations, ManageOperations, Registr
 
     def _read(self, sql: str, args: Any = ()) -> list[tuple]:
         try:
-            return self._conn.execute(sql, args).fetchall()
+            return connection.cursor(self._conn).execute(sql, args).fetchall()
         except self._psycopg.Error as error:
             raise connection.translate(error, self.url) from None
 
     def _execute(self, sql: str, args: Any = ()) -> int:
         """One writing statement, a transaction by itself (autocommit); the rows it changed."""
-        return self._autocommit(lambda conn: conn.execute(sql, args).rowcount)
+        return self._autocommit(lambda conn: connection.cursor(conn).execute(sql, args).rowcount)
 
     def _autocommit(self, work: Callable[[Any], T]) -> T:
         """Run `work(conn)`, each of its statements a transaction by itself."""

@@ -16,12 +16,17 @@ _COLUMNS = (
     "status, updated_at, attempts"
 )
 # One job without dependencies: a single statement, so a transaction by itself (autocommit),
-# recording its queue's name in the same statement.
+# recording its queue's name in the same statement unless this process recorded it before
+# (queue names are never removed).
+_VALUES = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, 0)"
 _INSERT_ONE = f"""
     WITH named AS (INSERT INTO queues (name) VALUES (%s) ON CONFLICT DO NOTHING)
-    INSERT INTO jobs ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                                          'pending', %s, 0)"""
+    INSERT INTO jobs ({_COLUMNS}) {_VALUES}"""
+_INSERT_ONE_KNOWN_QUEUE = f"INSERT INTO jobs ({_COLUMNS}) {_VALUES}"
 _COPY = f"COPY jobs ({_COLUMNS}) FROM STDIN"
+_COPY_CHUNK = 1000  # rows per write: few calls, little held in memory at once
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_FLAGS = {None: "\\N", True: "t", False: "f"}
 
 
 class SubmitOperations:
@@ -33,17 +38,21 @@ class SubmitOperations:
         now = time.time()
         if len(batch) == 1 and not batch[0].dependencies:
             job = batch[0]
-            self._execute(_INSERT_ONE, (job.queue, *_row(job, now), moment(now)))
+            if job.queue in self._known_queues:
+                self._execute(_INSERT_ONE_KNOWN_QUEUE, (*_row(job, now), moment(now)))
+            else:
+                self._execute(_INSERT_ONE, (job.queue, *_row(job, now), moment(now)))
+                self._known_queues.add(job.queue)
             return
         self._transact(lambda conn: _insert_many(conn, batch, now, self._known_queues))
         self._known_queues |= {job.queue for job in batch}  # once committed: a refused batch records nothing
 
 
 def _insert_many(conn: Any, batch: list[NewJob], now: float, known_queues: set[str]) -> None:
-    stamp = moment(now)
+    tail = f"\tpending\t{moment(now).isoformat()}\t0\n"
     with conn.cursor().copy(_COPY) as copy:  # the fastest way in: rows streamed, no statement per job
-        for job in batch:
-            copy.write_row((*_row(job, now), "pending", stamp, 0))
+        for first in range(0, len(batch), _COPY_CHUNK):
+            copy.write("".join(_copy_line(job, now, tail) for job in batch[first:first + _COPY_CHUNK]))
     new_queues = sorted({job.queue for job in batch} - known_queues)
     if new_queues:
         conn.execute("INSERT INTO queues (name) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (new_queues,))
@@ -62,6 +71,31 @@ def _row(job: NewJob, now: float) -> tuple:
         # in the ready index that every claim walks past until VACUUM removes it.
         len(job.dependencies),
     )
+
+
+def _copy_line(job: NewJob, now: float, tail: str) -> str:
+    """_row() in COPY's text format, made here: psycopg's write_row() took a third of the
+    Python time of a submit_many (11 us a row, as long as all the rest together)."""
+    wait_until = _wait_until(job.run_at, now)
+    return "\t".join((
+        _escaped(job.id), _escaped(job.name), _escaped(job.function), _escaped(job.module), _escaped(job.params),
+        str(job.priority), _escaped(json.dumps(list(job.dependencies))) if job.dependencies else "[]",
+        str(job.max_attempts), str(job.timeout), _nullable(job.description), parse(job.created_at, now).isoformat(),
+        _FLAGS[job.pass_parent_results], str(job.retry_delay), _escaped(job.queue),
+        "\\N" if job.run_at is None else moment(job.run_at).isoformat(),
+        "\\N" if wait_until is None else repr(wait_until), str(len(job.dependencies)),
+    )) + tail
+
+
+def _escaped(text: str) -> str:
+    """A text field of COPY's text format: backslash, tab, newline and return escaped."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _nullable(text: Optional[str]) -> str:
+    return "\\N" if text is None else _escaped(text)
 
 
 def _wait_until(run_at: Optional[float], now: float) -> Optional[float]:

@@ -17,6 +17,15 @@ def moment(epoch: Optional[float]) -> Optional[datetime]:
     return _EPOCH + timedelta(seconds=seconds, microseconds=int((epoch - seconds) * 1_000_000))
 
 
+def micros(epoch: Optional[float]) -> Optional[int]:
+    """Epoch seconds as whole microseconds, cut as moment() cuts them: what the store's
+    functions take (gigq_time() turns it into the same timestamptz)."""
+    if epoch is None:
+        return None
+    seconds = int(epoch // 1)
+    return seconds * 1_000_000 + int((epoch - seconds) * 1_000_000)
+
+
 def parse(text: str, default: float) -> datetime:
     """An ISO timestamp given by the client (Job.created_at), or `default` when empty."""
     if text:

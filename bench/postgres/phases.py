@@ -1,0 +1,201 @@
+"""The measurements, one function each, every one on a fresh database and in a fresh folder.
+
+A phase returns a dict of figures. Anything that goes wrong in the system being measured
+(a client that fails, a drain past its deadline, workers that die) raises PhaseFailed,
+which the caller records as that cell's failure; the processes are ended in every case
+and the database is dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from comparison import processes
+from comparison.joblog import JobLog
+
+from .server import Server
+from .systems import System
+
+CLIENT_TIMEOUT = 300.0
+
+
+class PhaseFailed(Exception):
+    pass
+
+
+@dataclass
+class Plan:
+    jobs: int  # per-call enqueue, bulk enqueue and no-op drain
+    sleep_jobs: int  # 10 ms drain
+    idle_seconds: float  # idle pool before the latency jobs
+    latency_jobs: int
+    latency_interval: float
+    drain_timeout: float = 300.0
+    latency_timeout: float = 60.0
+    stop_grace: float = 3.0
+
+
+@dataclass
+class Place:
+    """One measurement's database and folder (the job log, each process's output)."""
+
+    url: str
+    folder: str
+
+    @property
+    def job_log(self) -> str:
+        return os.path.join(self.folder, "jobs.log")
+
+
+def enqueue_and_drain(system: System, server: Server, plan: Plan, kind: str, jobs: int) -> dict:
+    """Enqueue `jobs` one call each with no workers, then start the workers and time the drain."""
+    with _place(system, server) as place:
+        _client(system, place, "init")
+        enqueued = _client(system, place, "enqueue", "--jobs", str(jobs), "--kind", kind)
+        log = JobLog(place.job_log)
+        log.read()
+        if log.starts:
+            raise PhaseFailed(f"{len(log.starts)} jobs ran before any worker was started")
+        running = _drain(system, plan, place, log, jobs)
+        return {
+            "enqueue_per_s": jobs / enqueued["seconds"],
+            "drain_spawn_per_s": jobs / (log.last_end() - running.spawned_at),
+            "drain_steady_per_s": jobs / (log.last_end() - log.first_start()),
+            "repeated_starts": log.repeated_starts,
+            "workers_used": len({pid for _, _, pid in log.starts.values()}),
+            **_gap_figures(log),
+            **_log_notes(system, place, running),
+        }
+
+
+def bulk_enqueue(system: System, server: Server, plan: Plan) -> dict:
+    with _place(system, server) as place:
+        _client(system, place, "init")
+        outcome = _client(system, place, "many", "--jobs", str(plan.jobs))
+    return {"bulk_per_s": plan.jobs / outcome["seconds"]}
+
+
+def idle_latency(system: System, server: Server, plan: Plan) -> dict:
+    """An idle pool, then jobs `latency_interval` apart: submit-to-start latency."""
+    with _place(system, server) as place:
+        _client(system, place, "init")
+        log = JobLog(place.job_log)
+        running = _start(system, place)
+        try:
+            _idle(running, plan.idle_seconds, place)
+            _client(system, place, "latency", "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
+            if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
+                raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
+        finally:
+            processes.stop(running, plan.stop_grace)
+        latencies = log.latencies_ms()
+        return {
+            "latency_p50_ms": percentile(latencies, 50),
+            "latency_p99_ms": percentile(latencies, 99),
+            "latency_max_ms": latencies[-1],
+            **_log_notes(system, place, running),
+        }
+
+
+# pieces -------------------------------------------------------------------
+@contextlib.contextmanager
+def _place(system: System, server: Server) -> Iterator[Place]:
+    url = server.new_database()
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"bench-pg-{system.key}-") as folder:
+            yield Place(url, folder)
+    finally:
+        server.drop(url)
+
+
+def _client(system: System, place: Place, action: str, *options: str) -> dict:
+    argv = system.client_argv(action, place.url, *options)
+    try:
+        done = subprocess.run(argv, cwd=place.folder, env=system.env(place.url, place.job_log),
+                              capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
+    if done.returncode != 0:
+        raise PhaseFailed(f"client {action} exited {done.returncode}: {_tail(done.stderr)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _start(system: System, place: Place) -> processes.Running:
+    return processes.start(system.commands(place.url), place.folder, system.env(place.url, place.job_log), place.folder)
+
+
+def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> processes.Running:
+    running = _start(system, place)
+    try:
+        finished = log.wait_for(jobs, plan.drain_timeout, tick=running.alive)
+        unfinished = None if finished else _unfinished(log, jobs, plan.drain_timeout, running, place)
+    finally:
+        processes.stop(running, plan.stop_grace)
+    if unfinished:
+        raise PhaseFailed(unfinished)
+    return running
+
+
+def _idle(running: processes.Running, seconds: float, place: Place) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not running.alive():
+            raise PhaseFailed(f"the workers exited while idle: {_output_tail(place)}")
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _unfinished(log: JobLog, expected: int, timeout: float, running: processes.Running, place: Place) -> str:
+    why = f"the workers exited: {_output_tail(place)}" if not running.alive() else f"not done after {timeout:g} s"
+    return f"{len(log.ends)}/{expected} jobs finished: {why}"
+
+
+def _output_tail(place: Place) -> str:
+    path = os.path.join(place.folder, "process-1.log")
+    if not os.path.exists(path):
+        return "(no output)"
+    with open(path, errors="replace") as output:
+        return _tail(output.read(), 3) or "(no output)"
+
+
+def _log_notes(system: System, place: Place, running: processes.Running) -> dict:
+    """Errors the system logged, and whether SIGKILL was needed to stop it."""
+    problems = []
+    for number in range(1, len(running.roots) + 1):
+        path = os.path.join(place.folder, f"process-{number}.log")
+        if os.path.exists(path):
+            with open(path, errors="replace") as output:
+                problems.extend(line.rstrip() for line in output if _is_problem(system, line))
+    return {"log_problems": problems, "forced_stop": running.forced}
+
+
+def _is_problem(system: System, line: str) -> bool:
+    if system.key.startswith("gigqd"):  # JSON lines at warning and above: every one is worth seeing
+        return bool(line.strip())
+    return any(word in line for word in ("ERROR", "Traceback", "CRITICAL"))
+
+
+def _gap_figures(log: JobLog) -> dict:
+    """In each worker, the time from one job's end to its next job's start (what the queue
+    adds to a job), and how far apart the workers' last jobs ended."""
+    gaps = log.gaps_ms()
+    if not gaps:
+        return {}
+    return {"gap_p50_ms": percentile(gaps, 50), "gap_p99_ms": percentile(gaps, 99), "end_skew_ms": log.end_skew_ms()}
+
+
+def percentile(sorted_values: list, percent: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _tail(text: str, lines: int = 5) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
