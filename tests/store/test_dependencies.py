@@ -120,3 +120,34 @@ def test_requeue_does_not_revive_a_job_that_still_waits_on_another_dead_job(stor
     assert row["status"] == "cancelled" and second.id in row["error"]
     assert store.requeue_job(second.id) is True
     assert store.get_job(both.id)["status"] == "pending"
+
+
+def test_requeue_revives_a_job_submitted_below_a_job_its_cascade_took_down(store):
+    root = new_job("root")
+    middle = new_job("middle", dependencies=[root.id])
+    store.enqueue([root, middle])
+    store.cancel(root.id)
+    late = new_job("late", dependencies=[middle.id])  # cancelled at once: its parent is dead
+    store.enqueue([late])
+    assert store.get_job(late.id)["status"] == "cancelled"
+    assert store.requeue_job(root.id) is True
+    assert [store.get_job(job.id)["status"] for job in (root, middle, late)] == ["pending"] * 3
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_job_below_two_dead_jobs_runs_again_once_both_are_requeued(store, first):
+    # bottom waits on left and right; left also waits on dead[1], right on dead[0]. Requeueing
+    # top brings left and right back, each cancelled again on its other dead parent's account.
+    top, dead = new_job("top"), [new_job("dead0"), new_job("dead1")]
+    left = new_job("left", dependencies=[top.id, dead[1].id])
+    right = new_job("right", dependencies=[top.id, dead[0].id])
+    bottom = new_job("bottom", dependencies=[left.id, right.id])
+    store.enqueue([top, *dead, left, right, bottom])
+    for job in (top, *dead):
+        assert store.cancel(job.id) is True
+    assert store.requeue_job(top.id) is True
+    assert [store.get_job(job.id)["status"] for job in (left, right, bottom)] == ["cancelled"] * 3
+    assert store.requeue_job(dead[first].id) is True
+    assert store.get_job(bottom.id)["status"] == "cancelled"  # the other one is still dead
+    assert store.requeue_job(dead[1 - first].id) is True
+    assert [store.get_job(job.id)["status"] for job in (left, right, bottom)] == ["pending"] * 3

@@ -57,12 +57,16 @@ class StoreMachine(RuleBasedStateMachine):
         job = self.jobs[claim.job_id]
         return job.status == "running" and job.attempts == claim.attempt and job.worker == claim.worker_id
 
-    def cascade(self, root: str, reason_root: str) -> None:
+    def owner(self, dead: str) -> str:
+        """Whose requeue brings back what `dead`'s end cancels: the job whose own end started it."""
+        return self.jobs[dead].cancelled_by or dead
+
+    def cascade(self, root: str, owner: str) -> None:
         for child in self.jobs[root].children:
             job = self.jobs[child]
             if job.status == "pending":
-                job.status, job.cancelled_by = "cancelled", reason_root
-            self.cascade(child, reason_root)
+                job.status, job.cancelled_by = "cancelled", owner
+            self.cascade(child, owner)
 
     def revive(self, root: str, origin: str) -> None:
         for child in self.jobs[root].children:
@@ -84,7 +88,7 @@ class StoreMachine(RuleBasedStateMachine):
             self.jobs[parent].children.append(job.id)
         dead = [p for p in parents if self.jobs[p].status in DEAD]
         if dead:
-            model.status, model.cancelled_by = "cancelled", dead[0]
+            model.status, model.cancelled_by = "cancelled", self.owner(dead[0])
 
     @rule(worker=st.sampled_from(["w1", "w2"]), limit=st.integers(1, 3))
     def claim(self, worker, limit):
@@ -160,11 +164,11 @@ class StoreMachine(RuleBasedStateMachine):
         if should_apply:
             job.status, job.attempts, job.cancelled_by, job.worker = "pending", 0, None, None
             self.revive(job_id, job_id)
-            for other_id, other in list(self.jobs.items()):  # revived, but another parent is dead
-                dead = [p for p in other.parents if self.jobs[p].status in DEAD]
-                if other.status == "pending" and dead:
-                    for parent in dead:
-                        self.cascade(parent, parent)
+            # revived, but waits on another dead job: cancelled again, the dead parents in id order
+            dead = {p for other in self.jobs.values() if other.status == "pending"
+                    for p in other.parents if self.jobs[p].status in DEAD}
+            for parent in sorted(dead):
+                self.cascade(parent, self.owner(parent))
 
     # invariants ----------------------------------------------------------------
     @invariant()
@@ -181,6 +185,14 @@ class StoreMachine(RuleBasedStateMachine):
         for job in self.jobs.values():
             if job.status in ("running", "completed"):
                 assert all(self.jobs[p].status == "completed" for p in job.parents)
+
+    @invariant()
+    def a_cascade_is_owned_by_a_dead_job_above(self):
+        for job in self.jobs.values():
+            if job.cancelled_by is not None:
+                owner = self.jobs[job.cancelled_by]
+                assert job.status == "cancelled" and owner.status in DEAD and owner.cancelled_by is None
+                assert any(self.jobs[p].status in DEAD for p in job.parents)
 
     @invariant()
     def nothing_waits_on_a_dead_parent(self):

@@ -16,7 +16,7 @@ plan scan every dependency, on each completion of any job.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ..base import NewJob
 from ..rules import DEAD, dead_parent_reason, refuse_cycles, unknown_dependency
@@ -50,7 +50,11 @@ _COUNT_BLOCKERS = """
         WHERE d.job_id = jobs.id AND parent.status <> 'completed')
     WHERE id = ANY(%s)"""
 
-_DEAD_PARENTS = f"SELECT id, name, status FROM jobs WHERE id = ANY({_PARENTS}) AND status = ANY(%s) ORDER BY id"
+# A cascade is owned by the job whose own end started it, never by a job it took down:
+# requeueing that one job must bring back everything below it, however deep. Id order
+# by code point (COLLATE "C"), as SQLite sorts: the same owner on both stores.
+_DEAD_PARENTS = (f"SELECT id, name, status, coalesce(cancelled_by, id) FROM jobs WHERE id = ANY({_PARENTS}) "
+                 'AND status = ANY(%s) ORDER BY id COLLATE "C"')
 
 
 def link(conn: Any, jobs: Sequence[NewJob], now: float) -> None:
@@ -82,19 +86,22 @@ def recount_blockers(conn: Any, job_ids: list[str]) -> None:
 
 def cancel_below_dead_parents(conn: Any, job_ids: list[str], now: float) -> None:
     """Nothing waits on a dead parent: cancel what hangs below each of these jobs' dead parents."""
-    for parent_id, name, status in conn.execute(_DEAD_PARENTS, (job_ids, list(DEAD))).fetchall():
-        cancel_downstream_of(conn, parent_id, name, status, now)
+    for parent_id, name, status, owner in conn.execute(_DEAD_PARENTS, (job_ids, list(DEAD))).fetchall():
+        cancel_downstream_of(conn, parent_id, name, status, now, owner)
 
 
 def has_dead_parent(conn: Any, job_id: str) -> bool:
     return conn.execute(_DEAD_PARENTS, ([job_id], list(DEAD))).fetchone() is not None
 
 
-def cancel_downstream_of(conn: Any, parent_id: str, name: str, status: str, now: float) -> int:
-    """Cancel every pending job downstream of `parent_id`, which ended `status`."""
+def cancel_downstream_of(conn: Any, parent_id: str, name: str, status: str, now: float,
+                         owner: Optional[str] = None) -> int:
+    """Cancel every pending job downstream of `parent_id`, which ended `status`. `owner` is
+    the job whose requeue brings them back (the parent itself unless a cascade took it down too)."""
     reason = dead_parent_reason(parent_id, name, status)
     stamp = moment(now)
-    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, parent_id, stamp, stamp), prepare=False).rowcount
+    args = (parent_id, reason, owner or parent_id, stamp, stamp)
+    return conn.execute(_CANCEL_DOWNSTREAM, args, prepare=False).rowcount
 
 
 def cancel_pending(conn: Any, job_id: str, error: str, now: float) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ..base import NewJob
 from ..rules import dead_parent_reason, refuse_cycles, unknown_dependency
@@ -38,10 +38,13 @@ _UNBLOCK_DEPENDENTS = """
     WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?)
       AND +status = 'pending' AND blockers > 0"""
 
+# A cascade is owned by the job whose own end started it, never by a job it took down:
+# requeueing that one job must bring back everything below it, however deep.
 _DEAD_PARENTS = """
-    SELECT parent.id, parent.name, parent.status FROM job_dependencies AS d
+    SELECT parent.id, parent.name, parent.status, coalesce(parent.cancelled_by, parent.id) FROM job_dependencies AS d
     JOIN jobs AS parent ON parent.id = d.depends_on
-    WHERE d.job_id = ? AND parent.status IN ('failed', 'timeout', 'cancelled')"""
+    WHERE d.job_id = ? AND parent.status IN ('failed', 'timeout', 'cancelled')
+    ORDER BY parent.id"""
 
 
 def link(conn: sqlite3.Connection, jobs: Sequence[NewJob], now_iso: str) -> None:
@@ -55,8 +58,8 @@ def link(conn: sqlite3.Connection, jobs: Sequence[NewJob], now_iso: str) -> None
         _refuse_unknown(conn, job)
         conn.execute(_COUNT_BLOCKERS, (job.id,))
     for job in jobs:
-        for parent_id, parent_name, status in conn.execute(_DEAD_PARENTS, (job.id,)).fetchall():
-            cancel_downstream(conn, parent_id, dead_parent_reason(parent_id, parent_name, status), now_iso)
+        for parent_id, parent_name, status, owner in conn.execute(_DEAD_PARENTS, (job.id,)).fetchall():
+            cancel_downstream_of(conn, parent_id, parent_name, status, now_iso, owner)
 
 
 def _refuse_unknown(conn: sqlite3.Connection, job: NewJob) -> None:
@@ -69,13 +72,13 @@ def _refuse_unknown(conn: sqlite3.Connection, job: NewJob) -> None:
         raise unknown_dependency(job.name, missing[0])
 
 
-def cancel_downstream(conn: sqlite3.Connection, parent_id: str, reason: str, now_iso: str) -> int:
-    """Cancel every pending job downstream of `parent_id`: nothing waits on a dead parent."""
-    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, parent_id, now_iso, now_iso)).rowcount
-
-
-def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, status: str, now_iso: str) -> int:
-    return cancel_downstream(conn, parent_id, dead_parent_reason(parent_id, name, status), now_iso)
+def cancel_downstream_of(conn: sqlite3.Connection, parent_id: str, name: str, status: str, now_iso: str,
+                         owner: Optional[str] = None) -> int:
+    """Cancel every pending job downstream of `parent_id`, which ended `status`: nothing
+    waits on a dead parent. `owner` is the job whose requeue brings them back (the parent
+    itself unless a cascade took it down too)."""
+    reason = dead_parent_reason(parent_id, name, status)
+    return conn.execute(_CANCEL_DOWNSTREAM, (parent_id, reason, owner or parent_id, now_iso, now_iso)).rowcount
 
 
 def cancel_pending(conn: sqlite3.Connection, job_id: str, error: str, now_iso: str) -> bool:
@@ -99,10 +102,10 @@ def revive_downstream(conn: sqlite3.Connection, root_id: str, now_iso: str) -> i
     dead_parents = {}
     for job_id in revived:
         conn.execute(_COUNT_BLOCKERS, (job_id,))
-        for parent_id, name, status in conn.execute(_DEAD_PARENTS, (job_id,)).fetchall():
-            dead_parents[parent_id] = (name, status)
-    for parent_id, (name, status) in dead_parents.items():
-        cancel_downstream_of(conn, parent_id, name, status, now_iso)
+        for parent_id, name, status, owner in conn.execute(_DEAD_PARENTS, (job_id,)).fetchall():
+            dead_parents[parent_id] = (name, status, owner)
+    for parent_id, (name, status, owner) in sorted(dead_parents.items()):  # id order, as on PostgreSQL
+        cancel_downstream_of(conn, parent_id, name, status, now_iso, owner)
     return len(revived)
 
 
