@@ -32,7 +32,7 @@ chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos.chaos --long
 
 chaos-cluster: $(STAMP) host-tools
-	$(BIN)/python -m tests.cluster.cluster --long
+	$(BIN)/python -m tests.cluster.cluster --long --record docs/reliability.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
 
 from gigq_client import Job, JobQueue  # noqa: E402
 from gigq_client.jobs import FINAL_STATUSES  # noqa: E402
+from tests.cluster import record  # noqa: E402
 from tests.cluster.netns import Host, Network  # noqa: E402
 from tests.cluster.verdict import analyse  # noqa: E402
 from tests.postgres_server import Databases, ThrowawayServer, with_database  # noqa: E402
@@ -288,15 +289,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--long", action="store_true", help="10,000 jobs, three rounds of faults (make chaos-cluster)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--dir", type=Path, help="where to run (kept)")
+    parser.add_argument("--record", type=Path, metavar="PAGE",
+                        help="write the figures of a run that held into PAGE (make chaos-cluster: docs/reliability.md)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     plan = Plan(jobs=10_000, rate=300.0, rounds=3, deadline=400.0, seed=seed) if args.long else Plan(seed=seed)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="gigq-cluster-"))
     print(f"cluster: {plan.jobs} jobs on 3 hosts, {plan.rounds} round(s) of faults, seed {plan.seed}, in {folder}",
           flush=True)
+    load, commit = record.load_now(), record.commit_of(ROOT)
     report = ClusterRun(folder, plan, echo=lambda line: print("  " + line, flush=True)).run()
     print(report["table"], flush=True)
-    return 0 if not report["violations"] and not report["problems"] else 1
+    held = not report["violations"] and not report["problems"]
+    if held and args.record:
+        record.record(args.record, record.figures_block(report, plan, commit, load))
+        print(f"figures recorded in {args.record}", flush=True)
+    return 0 if held else 1
 
 
 if __name__ == "__main__":
