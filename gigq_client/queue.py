@@ -8,10 +8,9 @@ import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import timestamps
-from .errors import JobNotFound, JobWaitTimeout
+from .errors import JobNotFound, JobWaitTimeout, StoreError
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
-from .errors import StoreError
 from .store import DaemonSummary, NewJob, is_postgres_url, open_store
 
 DB_VARIABLE = "GIGQ_DB"  # read by gigqd and gigqctl as well

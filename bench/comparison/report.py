@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import systems
+
 LABELS = {"gigqd": "gigqd", "gigqd-batched": "gigqd, outcomes batched (opt-in)", "gigq": "gigq 0.5.1",
           "huey": "huey SqliteHuey", "raw": "raw (SQLite loop · no queue)"}
 PEERS = ("gigq", "huey")

@@ -28,7 +28,6 @@ from .status import Throughput
 from .timers import Timers
 
 
-
 class Supervisor(PeriodicDuties):
     def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
         settings.db = database.location(settings.db)  # recorded for clients started elsewhere

@@ -6,11 +6,11 @@ import os
 import time
 from typing import Any, Callable
 
-from . import watchdog
 from ..board import IDLE, Board
-from .children import Child, Children
 from ..settings import MAX_WORKERS, Settings
 from ..worker.main import WorkerSpec, worker_main
+from . import watchdog
+from .children import Child, Children
 
 BOARD_SLOTS = 2 * MAX_WORKERS + 8  # room for a whole pool of replacements while the old one finishes
 

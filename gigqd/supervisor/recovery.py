@@ -13,9 +13,9 @@ import psutil
 from gigq_client import GigqError
 from gigq_client.store import FAILED, TIMEOUT, Outcome, Store
 
-from . import watchdog
 from ..board import SlotView
 from ..exits import Exit
+from . import watchdog
 from .children import Child
 
 

@@ -19,9 +19,9 @@ from gigq_client.store import COMPLETED
 
 from .. import board, database, logs, processes, systemd, titles
 from ..exits import WorkerExit
-from .streams import StandardStreams
-from .runner import JobRunner
 from ..settings import Settings
+from .runner import JobRunner
+from .streams import StandardStreams
 
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 FENCED_POLL = 0.1  # seconds between looks at the fence while it holds

@@ -53,15 +53,22 @@ if str(ROOT) not in sys.path:
 
 from gigq_client import JobQueue  # noqa: E402
 from gigq_client.jobs import FINAL_STATUSES  # noqa: E402
-from tests.integration.daemon import Daemon  # noqa: E402
-
 from tests.chaos.faults import FaultInjection  # noqa: E402
 from tests.chaos.logs import DaemonLog, JobLog  # noqa: E402
 from tests.chaos.processes import alive, quietly  # noqa: E402
 from tests.chaos.report import (  # noqa: E402,F401
-    FAULT_KINDS, SUPERVISOR_RESTART, WORKER_KILL, WORKER_STOP, ChaosTimeout, Fault, Plan, Report, describe_fault,
+    FAULT_KINDS,
+    SUPERVISOR_RESTART,
+    WORKER_KILL,
+    WORKER_STOP,
+    ChaosTimeout,
+    Fault,
+    Plan,
+    Report,
+    describe_fault,
 )
 from tests.chaos.verdict import Verdict  # noqa: E402
+from tests.integration.daemon import Daemon  # noqa: E402
 
 DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace=0.5, orphan_check_interval=1.0, poll_interval=1.0)
 

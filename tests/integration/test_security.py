@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grp
-import shlex
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys

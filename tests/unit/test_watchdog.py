@@ -6,9 +6,9 @@ import pytest
 
 from gigq_client.orphans import OrphanJudge
 from gigq_client.store import Claim, RunningClaim
-from gigqd.supervisor import watchdog
 from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
 from gigqd.exits import Exit, WorkerExit, describe
+from gigqd.supervisor import watchdog
 from gigqd.worker.runner import claim_size
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Optional
 from importlib import resources
+from typing import Optional
 
 from ...errors import (
     DatabaseLocked,

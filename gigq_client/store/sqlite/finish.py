@@ -8,9 +8,9 @@ from typing import Sequence
 from ...retry import backoff_delay
 from ...timestamps import iso
 from .. import rows
-from . import executions, graph
 from ..base import COMPLETED, Claim, Outcome
 from ..rules import first_of_each_claim
+from . import executions, graph
 
 FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 
