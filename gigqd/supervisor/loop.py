@@ -223,7 +223,7 @@ class Supervisor(PeriodicDuties):
             self.pool.wake_idle()
 
     def _reap(self) -> None:
-        for child, pid, wait_status in self.pool.children.reap():
+        for child, _pid, wait_status in self.pool.children.reap():
             if child is not None:
                 self._worker_ended(child, wait_status)
 

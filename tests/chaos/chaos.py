@@ -189,10 +189,7 @@ class ChaosRun(FaultInjection, Verdict):
             self.client_outputs.append(out)
 
     def _clients_done(self) -> bool:
-        for client in self.clients:
-            if client.poll() is None:
-                return False
-        return True
+        return all(client.poll() is not None for client in self.clients)
 
     def _check_clients(self) -> None:
         for index, client in enumerate(self.clients):

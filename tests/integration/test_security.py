@@ -44,8 +44,11 @@ def test_a_prefix_allows_its_submodules_only(make_daemon, tmp_path):
 def test_gigqd_check_warns_when_any_function_may_run(tmp_path):
     (tmp_path / "open.toml").write_text('db = "jobs.db"\n')
     (tmp_path / "closed.toml").write_text('db = "jobs.db"\nallowed_modules = ["tasks"]\n')
-    run = lambda name: subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(tmp_path / name)],
-                                      capture_output=True, text=True, timeout=60)
+
+    def run(name: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "gigqd", "check", "--config", str(tmp_path / name)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
     opened, closed = run("open.toml"), run("closed.toml")
     assert opened.returncode == 0 and "warning: allowed_modules allows" in opened.stdout
     assert closed.returncode == 0 and "warning" not in closed.stdout

@@ -160,7 +160,7 @@ class StoreMachine(RuleBasedStateMachine):
         if should_apply:
             job.status, job.attempts, job.cancelled_by, job.worker = "pending", 0, None, None
             self.revive(job_id, job_id)
-            for other_id, other in list(self.jobs.items()):  # revived, but another parent is dead
+            for other in list(self.jobs.values()):  # revived, but another parent is dead
                 dead = [p for p in other.parents if self.jobs[p].status in DEAD]
                 if other.status == "pending" and dead:
                     for parent in dead:
