@@ -35,7 +35,8 @@ class JobQueue:
         if db_path is None:
             db_path = os.environ.get(DB_VARIABLE) or _no_database()
         self.db_path = str(db_path)
-        self.store = open_store(self.db_path, initialize=initialize, **_sqlite_options(db_path, busy_timeout, synchronous))
+        options = _sqlite_options(db_path, busy_timeout, synchronous)
+        self.store = open_store(self.db_path, initialize=initialize, **options)
         _OPEN_QUEUES.add(self)
 
     # submitting ---------------------------------------------------------

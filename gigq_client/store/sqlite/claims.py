@@ -121,7 +121,8 @@ def _claim(
     share: int = 1,
 ) -> list[ClaimedJob]:
     conn.execute(
-        f"UPDATE {_WAITING} SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
+        f"UPDATE {_WAITING} SET wait_until = NULL"
+        " WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
         (now,),
     )
     if share > 1 and limit > 1:
