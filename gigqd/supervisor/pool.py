@@ -16,7 +16,8 @@ BOARD_SLOTS = 2 * MAX_WORKERS + 8  # room for a whole pool of replacements while
 
 
 class Pool:
-    def __init__(self, settings: Settings, daemon_id: str, board: Board, log: Any, private_fds: Callable[[], list[int]]):
+    def __init__(self, settings: Settings, daemon_id: str, board: Board, log: Any,
+                 private_fds: Callable[[], list[int]]):
         self.settings, self.daemon_id, self.board, self.log = settings, daemon_id, board, log
         self.children = Children()
         self.desired = settings.workers
