@@ -70,7 +70,8 @@ from tests.chaos.report import (  # noqa: E402,F401
 from tests.chaos.verdict import Verdict  # noqa: E402
 from tests.integration.daemon import Daemon  # noqa: E402
 
-DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace=0.5, orphan_check_interval=1.0, poll_interval=1.0)
+DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace=0.5, orphan_check_interval=1.0,
+                       poll_interval=1.0)
 
 
 # ---------------------------------------------------------------------------------------------

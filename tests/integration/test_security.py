@@ -29,7 +29,8 @@ def test_functions_outside_allowed_modules_fail_and_are_never_imported(make_daem
     status = wait_status(queue, queue.submit(Job("sneaky", "evil:run", max_attempts=3)), "failed")
     assert "evil:run is not allowed" in status["error"] and "allowed_modules" in status["error"]
     assert status["attempts"] == 1 and not (tmp_path / "IMPORTED").exists()
-    assert wait_status(queue, queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2})), "completed")["result"] == 3
+    job_id = queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2}))
+    assert wait_status(queue, job_id, "completed")["result"] == 3
 
 
 def test_a_prefix_allows_its_submodules_only(make_daemon, tmp_path):
@@ -63,7 +64,9 @@ def test_every_file_gigqd_creates_gives_nothing_to_other_users(tmp_path):
     ctl(tmp_path, "--db", "jobs.db", "start", "--workers", "1")
     try:
         ctl(tmp_path, "--db", "jobs.db", "submit", "tasks.noop")
-        for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.lock", "jobs.db.sock", "jobs.db.pid", "jobs.db.log"):
+        created = ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.lock", "jobs.db.sock", "jobs.db.pid",
+                   "jobs.db.log")
+        for name in created:
             assert _mode(tmp_path / name) == 0o600, name
     finally:
         ctl(tmp_path, "--db", "jobs.db", "stop")
