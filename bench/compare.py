@@ -243,9 +243,11 @@ def header(args: argparse.Namespace, plan: Plan, versions: dict, sleep_ms: float
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}, {memory:.1f} GiB RAM; time.sleep(0.01) takes "
         f"{sleep_ms:.2f} ms here, so 10 ms jobs reach at most {1000 / sleep_ms:.1f} % of ideal",
         "load average (1, 5, 15 min) at the start: " + ", ".join(f"{v:.2f}" for v in LOAD_AT_START)
-        + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()) + " (other work on the machine skews the figures)",
+        + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        + " (other work on the machine skews the figures)",
         f"phases: no-op drain {plan.jobs:,} jobs, 10 ms drain {plan.sleep_jobs:,} jobs, idle {plan.idle_seconds:g} s, "
-        f"latency {plan.latency_jobs} jobs {plan.latency_interval * 1000:g} ms apart, idle CPU over {plan.cpu_seconds:g} s",
+        f"latency {plan.latency_jobs} jobs {plan.latency_interval * 1000:g} ms apart, "
+        f"idle CPU over {plan.cpu_seconds:g} s",
         "",
     ]
 

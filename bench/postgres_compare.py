@@ -91,8 +91,10 @@ def parse_args(argv: list) -> argparse.Namespace:
 
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
-        return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 200), idle_seconds=1, latency_jobs=30, latency_interval=0.02)
-    return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 2000), idle_seconds=5, latency_jobs=200, latency_interval=0.02)
+        return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 200), idle_seconds=1, latency_jobs=30,
+                    latency_interval=0.02)
+    return Plan(jobs=args.jobs, sleep_jobs=min(args.jobs, 2000), idle_seconds=5, latency_jobs=200,
+                latency_interval=0.02)
 
 
 def make_systems(wanted: list) -> tuple:
@@ -201,7 +203,8 @@ def header(args: argparse.Namespace, plan: Plan, versions: dict, server: Server)
         f"server: PostgreSQL {server.version()}, {where}, a fresh database per measurement",
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}, {memory:.1f} GiB RAM",
         "load average (1, 5, 15 min) at the start: " + ", ".join(f"{v:.2f}" for v in LOAD_AT_START)
-        + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()) + " (other work on the machine skews the figures)",
+        + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        + " (other work on the machine skews the figures)",
         "workers: gigqd --workers 2; pgqueuer 2 `pgq run` processes; procrastinate 2 `procrastinate worker` "
         "processes (concurrency 1). oban-py is not measured: it needs Python 3.12, this machine has "
         f"{platform.python_version()}.",

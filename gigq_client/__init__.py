@@ -16,8 +16,8 @@ from .errors import (
     ParamsNotSerializable,
     ReadOnlyStore,
     SchemaVersionError,
-    StoreError,
     StatementTimeout,
+    StoreError,
     StoreFull,
     UnknownDependency,
 )

@@ -85,7 +85,8 @@ class Executor:
         if len(text) > self._max_result_bytes:
             return Result(
                 FAILED,
-                error=f"result of {job.name} is {len(text):,} bytes, more than max_result_bytes ({self._max_result_bytes:,})",
+                error=f"result of {job.name} is {len(text):,} bytes, "
+                      f"more than max_result_bytes ({self._max_result_bytes:,})",
                 retryable=False,
             )
         return Result(COMPLETED, result=text)

@@ -8,10 +8,9 @@ import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
 
 from . import timestamps
-from .errors import JobNotFound, JobWaitTimeout
+from .errors import JobNotFound, JobWaitTimeout, StoreError
 from .jobs import FINAL_STATUSES, Job, JobStatus
 from .serialize import to_new_job
-from .errors import StoreError
 from .store import DaemonSummary, NewJob, is_postgres_url, open_store
 
 DB_VARIABLE = "GIGQ_DB"  # read by gigqd and gigqctl as well
@@ -36,7 +35,8 @@ class JobQueue:
         if db_path is None:
             db_path = os.environ.get(DB_VARIABLE) or _no_database()
         self.db_path = str(db_path)
-        self.store = open_store(self.db_path, initialize=initialize, **_sqlite_options(db_path, busy_timeout, synchronous))
+        options = _sqlite_options(db_path, busy_timeout, synchronous)
+        self.store = open_store(self.db_path, initialize=initialize, **options)
         _OPEN_QUEUES.add(self)
 
     # submitting ---------------------------------------------------------

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from .queue import JobQueue
 
 _TASK_OPTIONS = frozenset({"name", "priority", "max_attempts", "timeout", "description", "retry_delay", "queue"})
-_TASK_DEFAULTS = {"priority": 0, "max_attempts": 3, "timeout": 300, "description": "", "retry_delay": 0, "queue": "default"}
+_TASK_DEFAULTS = {
+    "priority": 0, "max_attempts": 3, "timeout": 300, "description": "", "retry_delay": 0, "queue": "default",
+}
 
 
 class Workflow:
@@ -99,7 +101,9 @@ def _refuse(fn: Any) -> None:
         raise TypeError(f"@task cannot decorate generator function {fn.__name__}: its result is not JSON")
     qualname = getattr(fn, "__qualname__", fn.__name__)
     if "<locals>" in qualname:
-        raise TypeError(f"@task cannot decorate closure {qualname}: define it at module level so a worker can import it")
+        raise TypeError(
+            f"@task cannot decorate closure {qualname}: define it at module level so a worker can import it"
+        )
     if "." in qualname or inspect.ismethod(fn):
         raise TypeError(f"@task cannot decorate method {qualname}: define it at module level so a worker can import it")
 

@@ -121,7 +121,9 @@ class Board:
             if before % 2 == 0 and record.seq == before:
                 return view
         # The writer is frozen mid-update (SIGSTOP, or killed): report what is there, flagged.
-        return _copy(record, consistent=False) if view is None else view.__class__(**{**view.__dict__, "consistent": False})
+        if view is None:
+            return _copy(record, consistent=False)
+        return view.__class__(**{**view.__dict__, "consistent": False})
 
 
 def _copy(record: _Slot, consistent: bool) -> SlotView:

@@ -18,7 +18,8 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file (see config/gigqd.toml).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML config file (see config/gigqd.toml).")
 @click.option("--db", help=SETTINGS["db"].metadata["help"])
 @click.option("--workers", type=int, help=SETTINGS["workers"].metadata["help"])
 @click.option("--queues", help="Comma-separated queues to serve (default: all).")

@@ -63,8 +63,9 @@ def _inconsistencies(settings: Settings) -> list[str]:
     found = []
     margin = fence_margin(settings.kill_grace, settings.heartbeat_interval)
     if is_postgres_url(settings.db) and settings.lease < 2 * margin:
-        found.append(f"lease ({settings.lease:g} s) must be at least {2 * margin:g} s: twice the time a daemon needs to "
-                     f"stop its jobs before its lease runs out (kill_grace, two heartbeat_intervals and a second)")
+        found.append(f"lease ({settings.lease:g} s) must be at least {2 * margin:g} s: twice the time a daemon "
+                     f"needs to stop its jobs before its lease runs out (kill_grace, two heartbeat_intervals "
+                     "and a second)")
     if settings.heartbeat_timeout < HEARTBEAT_MARGIN * settings.heartbeat_interval:
         found.append(f"heartbeat_timeout ({settings.heartbeat_timeout:g} s) must be at least {HEARTBEAT_MARGIN} times "
                      f"heartbeat_interval ({settings.heartbeat_interval:g} s), or busy workers are declared hung")

@@ -14,7 +14,6 @@ from gigq_client.store import Store, describe_location, is_postgres_url, open_st
 from gigq_client.store.sqlite import turns
 
 from . import files
-
 from .settings import Settings
 
 

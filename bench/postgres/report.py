@@ -56,7 +56,8 @@ def legend(plan) -> list:
         "awaited before the next, no workers running; bulk: the system's batch call for all the jobs at once.",
         f"drain: the jobs enqueued first, then {workers} worker processes started; spawn→done runs from starting the",
         "processes to the last job's end, steady from the first job's start to the last job's end, both as the",
-        f"jobs themselves recorded them. 10 ms jobs: steady rate; ideal = {workers} workers × 100/s = {ideal_sleep_rate():.0f} jobs/s.",
+        f"jobs themselves recorded them. 10 ms jobs: steady rate; ideal = {workers} workers × 100/s = "
+        f"{ideal_sleep_rate():.0f} jobs/s.",
         f"latency: job start − time.time() just before its submit call, {plan.latency_jobs} jobs "
         f"{plan.latency_interval * 1000:g} ms apart on a pool idle for {plan.idle_seconds:g} s.",
     ]
@@ -100,21 +101,23 @@ def _median(values: list) -> Optional[float]:
 
 
 def note_lines(results: Results, shown: list) -> list:
-    lines = [f"  FAILED rep {rep + 1} {LABELS[system]} {phase}: {message}" for rep, system, phase, message in results.failures]
+    lines = [f"  FAILED rep {rep + 1} {LABELS[system]} {phase}: {message}"
+             for rep, system, phase, message in results.failures]
     for system in shown:
         problems = results.problems.get(system, [])
         if problems:
             lines.append(f"  {LABELS[system]} logged {len(problems)} warning/error lines; first distinct ones:")
             lines += [f"    {line[:300]}" for line in list(dict.fromkeys(problems))[:5]]
         if results.forced_stops.get(system):
-            lines.append(f"  {LABELS[system]}: {results.forced_stops[system]} stop(s) needed SIGKILL after SIGTERM + grace")
+            lines.append(f"  {LABELS[system]}: {results.forced_stops[system]} stop(s) needed SIGKILL "
+                         "after SIGTERM + grace")
         if results.repeated_starts.get(system):
             lines.append(f"  {LABELS[system]}: {results.repeated_starts[system]} job(s) started more than once")
     for system in shown:
         if results.median(system, "gap_p50_ms") is not None:
-            lines.append(f"  {LABELS[system]}: gap in a worker between one job's end and the next one's start, p50 · p99 ms, "
-                         f"and how far apart the workers' last jobs ended (ms): no-op drain {_gaps(results, system, '')}, "
-                         f"10 ms drain {_gaps(results, system, 'sleep_')}")
+            lines.append(f"  {LABELS[system]}: gap in a worker between one job's end and the next one's start, "
+                         f"p50 · p99 ms, and how far apart the workers' last jobs ended (ms): "
+                         f"no-op drain {_gaps(results, system, '')}, 10 ms drain {_gaps(results, system, 'sleep_')}")
     return ["notes:"] + lines if lines else []
 
 

@@ -78,7 +78,8 @@ def _dependencies(text: Any, problems: list[str]) -> tuple[str, ...]:
 
 
 def running_claim(row: tuple) -> RunningClaim:
-    job_id, attempt, worker_id, started_at, timeout, host, pid, pid_started, daemon_id, heartbeat, machine, expired = row
+    (job_id, attempt, worker_id, started_at, timeout, host, pid, pid_started,
+     daemon_id, heartbeat, machine, expired) = row
     return RunningClaim(
         claim=Claim(job_id, attempt, worker_id),
         started_at=epoch(started_at), timeout=number(timeout, 300, 0.001)[0],

@@ -12,8 +12,7 @@ from typing import Any, Callable, Optional
 
 import psutil
 
-from gigq_client import GigqError
-from gigq_client import JobQueue, liveness
+from gigq_client import GigqError, JobQueue, liveness
 
 from .. import database, files, processes
 from ..control import client

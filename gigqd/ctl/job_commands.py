@@ -7,9 +7,9 @@ from typing import Optional
 
 import click
 
-from . import jobs
 from gigq_client import JobQueue
 
+from . import jobs
 from .context import Context, guard, pass_context, program
 
 

@@ -10,13 +10,15 @@ from typing import Optional
 import click
 
 from .. import database
-from . import daemon, output, job_commands, jobs
+from . import daemon, job_commands, jobs, output
 from .context import DEFAULT_DB, Context, guard, pass_context
 from .daemon import Target
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="GIGQ_DB", help=f"Job database (default {DEFAULT_DB}; also GIGQ_DB).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="gigqd config file (for its db and socket).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="gigqd config file (for its db and socket).")
 @click.option("--socket", "socket_path", help="Control socket of the daemon (default: found through the database).")
 @click.version_option(package_name="gigqd")
 @click.pass_context

@@ -56,7 +56,8 @@ def job_status(status: dict[str, Any], params: bool, result: bool, executions: b
         lines += ["", "Parameters:"] + [f"  {k}: {v}" for k, v in status["params"].items()]
     if result and status.get("result") is not None:
         value = status["result"]
-        lines += ["", "Result:"] + ([f"  {k}: {v}" for k, v in value.items()] if isinstance(value, dict) else [f"  {value}"])
+        shown = [f"  {k}: {v}" for k, v in value.items()] if isinstance(value, dict) else [f"  {value}"]
+        lines += ["", "Result:"] + shown
     if executions and status.get("executions"):
         rows = [(e["attempt"], e["status"], when(e["started_at"]), when(e["completed_at"]), e["worker_id"], e["error"])
                 for e in status["executions"]]

@@ -24,9 +24,11 @@ class PeriodicDuties:
     def _add_timers(self) -> None:
         settings = lambda: self.settings  # noqa: E731 - reloads replace the settings object
         # The lease first: when several duties are due at once, nothing waits ahead of its renewal.
-        self.timers.add("lease", self.lease.renew, lambda: settings().lease / 4, time.monotonic() + settings().lease / 4)
+        first_renewal = time.monotonic() + settings().lease / 4
+        self.timers.add("lease", self.lease.renew, lambda: settings().lease / 4, first_renewal)
         first_orphan_check = time.monotonic() + self._check_orphans()  # before the first fork: recover the last run
-        self.timers.add("orphan_check", self._check_orphans, lambda: settings().orphan_check_interval, first_orphan_check)
+        self.timers.add("orphan_check", self._check_orphans, lambda: settings().orphan_check_interval,
+                        first_orphan_check)
         self.timers.add("cancel_check", self._check_cancels, lambda: CANCEL_CHECK_INTERVAL)
         self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
         self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)
@@ -70,7 +72,8 @@ class PeriodicDuties:
                                      own_workers={c.worker_id for c in self.pool.children})
         requeued = self._store_call(self.store.requeue_orphans, judge) or []
         for claim, reason in requeued:
-            self.log.warning("job_requeued", job_id=claim.job_id, attempt=claim.attempt, worker_id=claim.worker_id, reason=reason)
+            self.log.warning("job_requeued", job_id=claim.job_id, attempt=claim.attempt, worker_id=claim.worker_id,
+                             reason=reason)
         if requeued:
             self.log.info("orphans_requeued", count=len(requeued))
         return watchdog.orphan_check_delay(judge.waiting_on_exit, time.monotonic() - self.started,

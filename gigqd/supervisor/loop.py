@@ -28,9 +28,9 @@ from .status import Throughput
 from .timers import Timers
 
 
-
 class Supervisor(PeriodicDuties):
-    def __init__(self, settings: Settings, config_path: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None):
+    def __init__(self, settings: Settings, config_path: Optional[str] = None,
+                 overrides: Optional[Mapping[str, Any]] = None):
         settings.db = database.location(settings.db)  # recorded for clients started elsewhere
         self.settings = settings
         self.config_path, self.overrides = config_path, dict(overrides or {})
@@ -87,7 +87,8 @@ class Supervisor(PeriodicDuties):
         self.pool.maintain()
         titles.supervisor(database.shown(settings.db), self.pool.desired)
         self._write_pid_file()
-        self.log.info("daemon_started", db=database.shown(settings.db), workers=self.pool.desired, queues=settings.queues or "all")
+        self.log.info("daemon_started", db=database.shown(settings.db), workers=self.pool.desired,
+                      queues=settings.queues or "all")
         self.notifier.ready(self._summary())
 
     def tick(self) -> None:
@@ -224,7 +225,7 @@ class Supervisor(PeriodicDuties):
             self.pool.wake_idle()
 
     def _reap(self) -> None:
-        for child, pid, wait_status in self.pool.children.reap():
+        for child, _pid, wait_status in self.pool.children.reap():
             if child is not None:
                 self._worker_ended(child, wait_status)
 
@@ -314,8 +315,9 @@ class Supervisor(PeriodicDuties):
 
     def _summary(self) -> str:
         busy = sum(1 for c in self.pool.children if self.board.read(c.slot).running_job is not None)
+        stopping = f", stopping ({self.stopping})" if self.stopping else ""
         return (f"{len(self.pool.active())}/{self.pool.desired} workers, {busy} busy, "
-                f"{self.throughput.per_minute():.0f} jobs/min" + (f", stopping ({self.stopping})" if self.stopping else ""))
+                f"{self.throughput.per_minute():.0f} jobs/min{stopping}")
 
     # sockets and files ----------------------------------------------------------
     def _private_fds(self) -> list[int]:

@@ -6,17 +6,18 @@ import os
 import time
 from typing import Any, Callable
 
-from . import watchdog
 from ..board import IDLE, Board
-from .children import Child, Children
 from ..settings import MAX_WORKERS, Settings
 from ..worker.main import WorkerSpec, worker_main
+from . import watchdog
+from .children import Child, Children
 
 BOARD_SLOTS = 2 * MAX_WORKERS + 8  # room for a whole pool of replacements while the old one finishes
 
 
 class Pool:
-    def __init__(self, settings: Settings, daemon_id: str, board: Board, log: Any, private_fds: Callable[[], list[int]]):
+    def __init__(self, settings: Settings, daemon_id: str, board: Board, log: Any,
+                 private_fds: Callable[[], list[int]]):
         self.settings, self.daemon_id, self.board, self.log = settings, daemon_id, board, log
         self.children = Children()
         self.desired = settings.workers

@@ -13,9 +13,9 @@ import psutil
 from gigq_client import GigqError
 from gigq_client.store import FAILED, TIMEOUT, Outcome, Store
 
-from . import watchdog
 from ..board import SlotView
 from ..exits import Exit
+from . import watchdog
 from .children import Child
 
 
@@ -71,7 +71,8 @@ def _kill_all(processes: list[psutil.Process]) -> None:
 def adopted(worker_pids: set[int]) -> list[psutil.Process]:
     """Our children that are not workers: processes of jobs, re-parented to us."""
     try:
-        return [p for p in psutil.Process().children() if p.pid not in worker_pids and p.status() != psutil.STATUS_ZOMBIE]
+        return [p for p in psutil.Process().children()
+                if p.pid not in worker_pids and p.status() != psutil.STATUS_ZOMBIE]
     except psutil.Error:
         return []
 
@@ -101,7 +102,8 @@ def record_claims(store: Store, child: Child, view: SlotView, ended: Exit, shutd
         held.remove(kill.claim)
         store.cancel_running(kill.claim, "cancelled by request while running; killed", started, now)
         log.info("job_cancelled", job_id=kill.claim.job_id, attempt=kill.claim.attempt, worker_id=child.worker_id)
-    plan = watchdog.plan_for_dead_worker(held, view, shutdown or (kill is not None and kill.reason == watchdog.SHUTDOWN))
+    stopped_for_shutdown = kill is not None and kill.reason == watchdog.SHUTDOWN
+    plan = watchdog.plan_for_dead_worker(held, view, shutdown or stopped_for_shutdown)
     reason = _death_reason(child, ended)
     for claim in plan.fail:
         outcomes.append(Outcome(claim, FAILED, started, now, error=reason))

@@ -19,9 +19,9 @@ from gigq_client.store import COMPLETED
 
 from .. import board, database, logs, processes, systemd, titles
 from ..exits import WorkerExit
-from .streams import StandardStreams
-from .runner import JobRunner
 from ..settings import Settings
+from .runner import JobRunner
+from .streams import StandardStreams
 
 STORE_RETRY_FIRST, STORE_RETRY_MAX = 0.25, 30.0
 FENCED_POLL = 0.1  # seconds between looks at the fence while it holds
@@ -246,7 +246,8 @@ def _start_heartbeat(spec: WorkerSpec, slot: board.SlotWriter, log) -> None:
                 processes.kill_descendants()
                 os._exit(WorkerExit.FENCED)
             if view.state == board.RUNNING and view.running_job is not None:
-                titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, time.monotonic() - view.started)
+                running_for = time.monotonic() - view.started
+                titles.worker_running(spec.slot + 1, view.job_name, view.running_job.job_id, running_for)
             time.sleep(spec.settings.heartbeat_interval)
 
     threading.Thread(target=beat, name="gigqd-heartbeat", daemon=True).start()
@@ -265,7 +266,8 @@ def _past_timeout(view: board.SlotView) -> bool:
 
 def _log_result(log, job, result, seconds: float) -> None:
     if result.status == COMPLETED:
-        log.debug("job_completed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt, seconds=round(seconds, 6))
+        log.debug("job_completed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt,
+                  seconds=round(seconds, 6))
     else:
         log.warning("job_failed", job_id=job.job_id, job_name=job.name, attempt=job.claim.attempt,
                     error=result.error, retryable=result.retryable)

@@ -6,8 +6,8 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
-from gigq_client.execute import Executor, Result
 from gigq_client import GigqError
+from gigq_client.execute import Executor, Result
 from gigq_client.store import ClaimedJob, Outcome, Store
 
 from .. import board

@@ -19,11 +19,12 @@ def test_quick_run_of_gigqd_and_the_raw_loops_fills_every_cell_and_reports_the_t
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {line.split("|")[1].strip(): line for line in done.stdout.splitlines() if line.startswith("| ")}
     assert "–" not in rows["gigqd"].split("|", 2)[2], rows["gigqd"]  # every gigqd cell measured (one rep: no ranges)
-    assert "(no queue)" in rows["raw (SQLite loop · no queue)"] and "(full cycle)" in rows["raw (SQLite loop · no queue)"]
+    raw = rows["raw (SQLite loop · no queue)"]
+    assert "(no queue)" in raw and "(full cycle)" in raw
     assert "failed" not in rows["gigqd, outcomes batched (opt-in)"]  # the opt-in mode's no-op drain, its own row
     contention = [line for title, line in rows.items() if title.startswith(("while 2 workers", "no daemon running"))]
     assert len(contention) == 2 and not any("–" in line or "failed" in line for line in contention), contention
-    verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  MET") or line.startswith("  NOT MET")]
+    verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.startswith(("  MET", "  NOT MET"))]
     assert len(verdicts) == 14, done.stdout  # the 14 targets that need no peer, each MET or NOT MET
     assert "FAILED" not in done.stdout and "10 ms jobs with no queue at all" in done.stdout
     gaps = next(line for line in done.stdout.splitlines() if line.startswith("  gigqd: gap in a worker"))

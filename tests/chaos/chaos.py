@@ -53,17 +53,25 @@ if str(ROOT) not in sys.path:
 
 from gigq_client import JobQueue  # noqa: E402
 from gigq_client.jobs import FINAL_STATUSES  # noqa: E402
-from tests.integration.daemon import Daemon  # noqa: E402
-
 from tests.chaos.faults import FaultInjection  # noqa: E402
 from tests.chaos.logs import DaemonLog, JobLog  # noqa: E402
 from tests.chaos.processes import alive, quietly  # noqa: E402
 from tests.chaos.report import (  # noqa: E402,F401
-    FAULT_KINDS, SUPERVISOR_RESTART, WORKER_KILL, WORKER_STOP, ChaosTimeout, Fault, Plan, Report, describe_fault,
+    FAULT_KINDS,
+    SUPERVISOR_RESTART,
+    WORKER_KILL,
+    WORKER_STOP,
+    ChaosTimeout,
+    Fault,
+    Plan,
+    Report,
+    describe_fault,
 )
 from tests.chaos.verdict import Verdict  # noqa: E402
+from tests.integration.daemon import Daemon  # noqa: E402
 
-DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace=0.5, orphan_check_interval=1.0, poll_interval=1.0)
+DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace=0.5, orphan_check_interval=1.0,
+                       poll_interval=1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,10 +190,7 @@ class ChaosRun(FaultInjection, Verdict):
             self.client_outputs.append(out)
 
     def _clients_done(self) -> bool:
-        for client in self.clients:
-            if client.poll() is None:
-                return False
-        return True
+        return all(client.poll() is not None for client in self.clients)
 
     def _check_clients(self) -> None:
         for index, client in enumerate(self.clients):

@@ -9,8 +9,8 @@ from typing import Callable, Optional
 
 import psutil
 
-from .report import FAULT_KINDS, SUPERVISOR_RESTART, WORKER_KILL, WORKER_STOP, Fault, describe_fault
 from .processes import alive, event_time, owner, quietly
+from .report import FAULT_KINDS, SUPERVISOR_RESTART, WORKER_KILL, WORKER_STOP, Fault, describe_fault
 
 
 class FaultInjection:

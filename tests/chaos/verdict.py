@@ -132,7 +132,7 @@ class Verdict:
             victims = [(token, e) for pid in pids for token, e in by_worker.get((fault.daemon, pid), [])
                        if e["status"] != "completed"]
             delays = []
-            for token, execution in victims:
+            for token, _ in victims:
                 later = [at for _, at in runs.get(token, []) if at > fault.at]
                 if later:
                     delays.append(min(later) - fault.at)

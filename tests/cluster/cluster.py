@@ -238,7 +238,8 @@ class ClusterRun:
                     latest[token] = (where, pid)
                 else:
                     ended.add((token, where, pid))
-        return any(where == host.hostname and (token, where, pid) not in ended for token, (where, pid) in latest.items())
+        return any(where == host.hostname and (token, where, pid) not in ended
+                   for token, (where, pid) in latest.items())
 
     def _poll(self, condition: Callable[[], Any], limit: float) -> Any:
         until = time.monotonic() + limit
@@ -285,7 +286,8 @@ class ClusterRun:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Three test hosts, one PostgreSQL: no job lost, none run twice at once.")
+    parser = argparse.ArgumentParser(
+        description="Three test hosts, one PostgreSQL: no job lost, none run twice at once.")
     parser.add_argument("--long", action="store_true", help="10,000 jobs, three rounds of faults (make chaos-cluster)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--dir", type=Path, help="where to run (kept)")

@@ -28,7 +28,8 @@ OWNERS = "/run/gigq-test-netns"  # <tag> -> pid of the test process that made th
 
 
 # The host's pid 1: names the host, then reaps orphans until it is killed.
-_INIT = ("import os, signal, socket, sys\nsocket.sethostname(sys.argv[1])\nsignal.signal(signal.SIGCHLD, lambda *_: None)\n"
+_INIT = ("import os, signal, socket, sys\nsocket.sethostname(sys.argv[1])\n"
+         "signal.signal(signal.SIGCHLD, lambda *_: None)\n"
          "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        signal.pause()\n")
 
 

@@ -8,7 +8,8 @@ import sys
 
 from tests.cluster.netns import Network
 
-REACH = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).send(socket.gethostname().encode())"
+REACH = ("import socket, sys; "
+         "socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).send(socket.gethostname().encode())")
 
 
 def _reach(net: Network, host, server: socket.socket) -> int:

@@ -104,7 +104,8 @@ def _faults_that_did_not_show(run: Any) -> list[str]:
             continue
         events = _events(run.folder / fault.host / "gigqd.log")
         if "lease_lapsed" not in events or "lease_regained" not in events:
-            problems.append(f"{fault.host} was cut off but logged {sorted(e for e in ('lease_lapsed', 'lease_regained') if e in events)}")
+            logged = sorted(e for e in ("lease_lapsed", "lease_regained") if e in events)
+            problems.append(f"{fault.host} was cut off but logged {logged}")
         fault.notes["outcomes_refused"] = events.get("job_outcome_refused", 0)
     return problems
 

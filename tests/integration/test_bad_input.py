@@ -46,7 +46,8 @@ def test_database_locked_by_another_program_is_a_clear_error_and_harms_nothing(d
     kept = queue.submit(Job("kept", jobfuncs.noop))
     holder = _lock(db_path)
     try:
-        with pytest.raises(DatabaseLocked, match=r"locked by another connection for longer than the busy timeout \(0.2 s\)"):
+        with pytest.raises(DatabaseLocked,
+                           match=r"locked by another connection for longer than the busy timeout \(0.2 s\)"):
             JobQueue(db_path, busy_timeout=0.2).submit(Job("blocked", jobfuncs.noop))
     finally:
         _unlock(holder)
@@ -64,7 +65,8 @@ def test_workers_wait_out_a_lock_and_then_record_their_jobs(make_daemon):
     finally:
         _unlock(holder)
     assert wait_status(queue, first, "completed")["attempts"] == 1
-    assert wait_status(queue, queue.submit(Job("after", jobfuncs.add, params={"a": 1, "b": 2})), "completed")["result"] == 3
+    job_id = queue.submit(Job("after", jobfuncs.add, params={"a": 1, "b": 2}))
+    assert wait_status(queue, job_id, "completed")["result"] == 3
 
 
 def test_full_disk_is_a_clear_error_and_the_database_stays_intact(db_path):

@@ -41,8 +41,16 @@ def project(tmp_path):
             pass
 
 
+def status_of(folder, *job_id: str) -> dict:
+    return json.loads(ctl(folder, "--db", "jobs.db", "status", *job_id, "--json").stdout)
+
+
 def workers_in(folder) -> int:
-    return len(json.loads(ctl(folder, "--db", "jobs.db", "status", "--json").stdout)["workers"])
+    return len(status_of(folder)["workers"])
+
+
+def worker_pids(folder) -> set[int]:
+    return {w["pid"] for w in status_of(folder)["workers"]}
 
 
 def test_a_tour_start_status_scale_reload_cancel_stop(project):
@@ -54,14 +62,14 @@ def test_a_tour_start_status_scale_reload_cancel_stop(project):
     wait_for(lambda: workers_in(project) == 4, what="4 workers")
     ctl(project, "--db", "jobs.db", "scale", "1")
     wait_for(lambda: workers_in(project) == 1, what="1 worker")
-    before = {w["pid"] for w in json.loads(ctl(project, "--db", "jobs.db", "status", "--json").stdout)["workers"]}
+    before = worker_pids(project)
     assert "reloading" in ctl(project, "--db", "jobs.db", "reload").stdout
-    wait_for(lambda: {w["pid"] for w in json.loads(ctl(project, "--db", "jobs.db", "status", "--json").stdout)["workers"]}
-             .isdisjoint(before), what="the worker to be replaced")
-    job_id = job_id_from(ctl(project, "--db", "jobs.db", "submit", "tasks.slow", "--name", "slow", "-p", "seconds=60").stdout)
-    wait_for(lambda: json.loads(ctl(project, "--db", "jobs.db", "status", job_id, "--json").stdout)["status"] == "running")
+    wait_for(lambda: worker_pids(project).isdisjoint(before), what="the worker to be replaced")
+    submitted = ctl(project, "--db", "jobs.db", "submit", "tasks.slow", "--name", "slow", "-p", "seconds=60")
+    job_id = job_id_from(submitted.stdout)
+    wait_for(lambda: status_of(project, job_id)["status"] == "running")
     assert "cancelled" in ctl(project, "--db", "jobs.db", "cancel", job_id).stdout
-    shown = json.loads(ctl(project, "--db", "jobs.db", "status", job_id, "--json").stdout)
+    shown = status_of(project, job_id)
     assert shown["status"] == "cancelled" and shown["executions"][0]["status"] == "cancelled"
     assert f"gigqd (pid {pid}) stopped" in ctl(project, "--db", "jobs.db", "stop").stdout
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -113,8 +121,9 @@ def _call_as_nobody(path: str) -> str:
 def test_bad_requests_get_error_replies_and_the_daemon_carries_on(project):
     ctl(project, "--db", "jobs.db", "start", "--workers", "1")
     path = str(project / "jobs.db.sock")
-    replies = [_raw(path, b"this is not json\n"), _raw(path, b'{"no": "command"}\n'), _raw(path, b'{"command": "fly"}\n'),
-               _raw(path, b'{"command": "scale", "workers": "lots"}\n'), _raw(path, b"x" * 200_000)]
+    replies = [_raw(path, b"this is not json\n"), _raw(path, b'{"no": "command"}\n'),
+               _raw(path, b'{"command": "fly"}\n'), _raw(path, b'{"command": "scale", "workers": "lots"}\n'),
+               _raw(path, b"x" * 200_000)]
     for reply in replies:
         assert reply["ok"] is False and reply["error"]
     assert "larger than" in replies[-1]["error"] and "unknown command" in replies[2]["error"]
@@ -140,7 +149,8 @@ def _raw(path: str, payload: bytes) -> dict:
 def test_pause_and_resume_a_queue(project):
     ctl(project, "--db", "jobs.db", "start", "--workers", "1")
     ctl(project, "--db", "jobs.db", "pause", "mail")
-    mail = job_id_from(ctl(project, "--db", "jobs.db", "submit", "tasks.hello", "-p", "name=a", "--queue", "mail").stdout)
+    mail = job_id_from(
+        ctl(project, "--db", "jobs.db", "submit", "tasks.hello", "-p", "name=a", "--queue", "mail").stdout)
     other = job_id_from(ctl(project, "--db", "jobs.db", "submit", "tasks.hello", "-p", "name=b").stdout)
     queue = JobQueue(str(project / "jobs.db"))
     assert queue.wait(other, timeout=30)["status"] == "completed"

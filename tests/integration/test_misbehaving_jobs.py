@@ -17,7 +17,8 @@ def daemon(make_daemon):
 
 def _after_it_a_normal_job_runs(daemon):
     queue = daemon.queue()
-    assert wait_status(queue, queue.submit(Job("next", jobfuncs.add, params={"a": 20, "b": 22})), "completed")["result"] == 42
+    job_id = queue.submit(Job("next", jobfuncs.add, params={"a": 20, "b": 22}))
+    assert wait_status(queue, job_id, "completed")["result"] == 42
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,8 @@ def test_closing_stdout_and_stderr_does_not_silence_or_break_the_worker(daemon):
 def test_redirecting_stdout_and_stderr_is_undone_after_the_job(daemon, tmp_path):
     queue = daemon.queue()
     sink = tmp_path / "sink.txt"
-    wait_status(queue, queue.submit(Job("redirect", jobfuncs.redirect_streams, params={"path": str(sink)})), "completed")
+    redirecting = queue.submit(Job("redirect", jobfuncs.redirect_streams, params={"path": str(sink)}))
+    wait_status(queue, redirecting, "completed")
     failing = queue.submit(Job("then-fails", jobfuncs.fail, params={"message": "goes to the log"}, max_attempts=1))
     wait_status(queue, failing, "failed")
     daemon.wait_event("job_failed", job_id=failing)

@@ -60,8 +60,9 @@ def test_a_url_that_cannot_be_used_gives_one_line_from_gigqd_gigqctl_and_jobqueu
     expected = DatabaseUnavailable if problem == "closed port" else DatabaseNotFound
     with pytest.raises(expected, match="postgresql://"):
         JobQueue(url)
+    environment = {"GIGQD_ALLOWED_MODULES": "tasks", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"}
     daemon = subprocess.run([sys.executable, "-m", "gigqd", "--db", url], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60, env={"GIGQD_ALLOWED_MODULES": "tasks", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+                            timeout=60, env=environment)
     status = ctl(tmp_path, "--db", url, "status", check=False)
     for run in (daemon, status):
         lines = [line for line in run.stderr.splitlines() if line.strip()]

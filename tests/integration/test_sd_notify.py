@@ -33,7 +33,7 @@ class FakeSystemd:
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
             self.messages.append((pid, fields))
 
-    def keys(self) -> list[str]:
+    def variables(self) -> list[str]:
         return [key for _, fields in self.drain() for key in fields]
 
 
@@ -49,14 +49,14 @@ def test_ready_watchdog_reloading_and_stopping_come_from_the_supervisor(make_dae
     daemon.start(env={"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "400000"})
     ready = wait_for(lambda: [f for _, f in systemd.drain() if f.get("READY") == "1"], what="READY=1")
     assert "2/2 workers" in ready[0]["STATUS"]
-    wait_for(lambda: systemd.keys().count("WATCHDOG") >= 3, what="watchdog pings every 0.2 s")
+    wait_for(lambda: systemd.variables().count("WATCHDOG") >= 3, what="watchdog pings every 0.2 s")
     daemon.signal(signal.SIGHUP)
-    wait_for(lambda: "RELOADING" in systemd.keys() and [f for _, f in systemd.drain() if "READY" in f][1:],
+    wait_for(lambda: "RELOADING" in systemd.variables() and [f for _, f in systemd.drain() if "READY" in f][1:],
              what="RELOADING=1 then READY=1")
     reloading = next(f for _, f in systemd.drain() if "RELOADING" in f)
     assert abs(int(reloading["MONOTONIC_USEC"]) / 1e6 - time.monotonic()) < 30
     assert daemon.stop() == 0
-    assert "STOPPING" in systemd.keys()
+    assert "STOPPING" in systemd.variables()
     senders = {pid for pid, _ in systemd.drain()}
     assert senders == {daemon.process.pid}  # never a worker
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grp
-import shlex
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -29,7 +29,8 @@ def test_functions_outside_allowed_modules_fail_and_are_never_imported(make_daem
     status = wait_status(queue, queue.submit(Job("sneaky", "evil:run", max_attempts=3)), "failed")
     assert "evil:run is not allowed" in status["error"] and "allowed_modules" in status["error"]
     assert status["attempts"] == 1 and not (tmp_path / "IMPORTED").exists()
-    assert wait_status(queue, queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2})), "completed")["result"] == 3
+    job_id = queue.submit(Job("fine", jobfuncs.add, params={"a": 1, "b": 2}))
+    assert wait_status(queue, job_id, "completed")["result"] == 3
 
 
 def test_a_prefix_allows_its_submodules_only(make_daemon, tmp_path):
@@ -44,8 +45,11 @@ def test_a_prefix_allows_its_submodules_only(make_daemon, tmp_path):
 def test_gigqd_check_warns_when_any_function_may_run(tmp_path):
     (tmp_path / "open.toml").write_text('db = "jobs.db"\n')
     (tmp_path / "closed.toml").write_text('db = "jobs.db"\nallowed_modules = ["tasks"]\n')
-    run = lambda name: subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(tmp_path / name)],
-                                      capture_output=True, text=True, timeout=60)
+
+    def run(name: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "gigqd", "check", "--config", str(tmp_path / name)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
     opened, closed = run("open.toml"), run("closed.toml")
     assert opened.returncode == 0 and "warning: allowed_modules allows" in opened.stdout
     assert closed.returncode == 0 and "warning" not in closed.stdout
@@ -60,7 +64,9 @@ def test_every_file_gigqd_creates_gives_nothing_to_other_users(tmp_path):
     ctl(tmp_path, "--db", "jobs.db", "start", "--workers", "1")
     try:
         ctl(tmp_path, "--db", "jobs.db", "submit", "tasks.noop")
-        for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.lock", "jobs.db.sock", "jobs.db.pid", "jobs.db.log"):
+        created = ("jobs.db", "jobs.db-wal", "jobs.db-shm", "jobs.db.lock", "jobs.db.sock", "jobs.db.pid",
+                   "jobs.db.log")
+        for name in created:
             assert _mode(tmp_path / name) == 0o600, name
     finally:
         ctl(tmp_path, "--db", "jobs.db", "stop")

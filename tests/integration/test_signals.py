@@ -92,4 +92,5 @@ def test_hup_with_a_broken_config_keeps_running_on_the_old_one(make_daemon):
     daemon.signal(signal.SIGHUP)
     daemon.wait_event("config_reload_failed")
     queue = daemon.queue()
-    assert wait_status(queue, queue.submit(Job("ok", jobfuncs.add, params={"a": 1, "b": 1})), "completed")["result"] == 2
+    job_id = queue.submit(Job("ok", jobfuncs.add, params={"a": 1, "b": 1}))
+    assert wait_status(queue, job_id, "completed")["result"] == 2

@@ -137,8 +137,9 @@ def _run_app(tmp_path: Path, hang: bool, **env: str) -> tuple[subprocess.Popen, 
     (tmp_path / "app.py").write_text(APP)
     marker = tmp_path / "noted"
     environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
-    app = subprocess.Popen([sys.executable, "app.py", str(tmp_path / "jobs.db"), str(marker), "hang" if hang else "return"],
-                           cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    command = [sys.executable, "app.py", str(tmp_path / "jobs.db"), str(marker), "hang" if hang else "return"]
+    app = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
     # The job creates the file, then writes its pid: wait for the pid, not for the file alone.
     wait_for(lambda: marker.exists() and marker.read_text(), timeout=60, what="the app's job to run in a gigqd worker")
     return app, marker, JobQueue(str(tmp_path / "jobs.db"))

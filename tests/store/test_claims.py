@@ -10,7 +10,8 @@ from tests.store.helpers import claim_one, completed, failed, new_job
 
 
 def test_claim_hands_out_higher_priority_first_then_submission_order(store):
-    low, high_a, high_b, mid = new_job("low", priority=-5), new_job("a", priority=10), new_job("b", priority=10), new_job("mid")
+    low, mid = new_job("low", priority=-5), new_job("mid")
+    high_a, high_b = new_job("a", priority=10), new_job("b", priority=10)
     store.enqueue([low, high_a, high_b, mid])
     order = [job.name for job in store.claim("w", None, 10)]
     assert order == ["a", "b", "mid", "low"]
@@ -41,7 +42,8 @@ def test_complete_records_result_and_execution(store):
     assert store.finish([completed(claimed, '{"n": 3}')]) == [True]
     row = store.get_job(claimed.job_id)
     assert row["status"] == "completed" and row["result"] == {"n": 3} and row["worker_id"] is None
-    assert [(e["status"], e["attempt"], e["worker_id"], e["pid"]) for e in row["executions"]] == [("completed", 1, "w1", 1)]
+    runs = [(e["status"], e["attempt"], e["worker_id"], e["pid"]) for e in row["executions"]]
+    assert runs == [("completed", 1, "w1", 1)]
 
 
 def test_late_complete_after_requeue_is_refused(store):

@@ -76,7 +76,8 @@ class StoreMachine(RuleBasedStateMachine):
             self.revive(child, origin)
 
     # rules ------------------------------------------------------------------
-    @rule(priority=st.integers(-2, 2), max_attempts=st.integers(1, 3), parent_picks=st.lists(st.integers(0, 50), max_size=2))
+    @rule(priority=st.integers(-2, 2), max_attempts=st.integers(1, 3),
+          parent_picks=st.lists(st.integers(0, 50), max_size=2))
     def submit(self, priority, max_attempts, parent_picks):
         ids = list(self.jobs)
         parents = sorted({ids[i % len(ids)] for i in parent_picks}) if ids else []

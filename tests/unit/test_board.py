@@ -19,7 +19,8 @@ def test_a_batch_is_posted_as_held_and_each_job_moves_through_started_and_finish
     assert view.running_job == board.HeldJob("a", 1, board.STARTED) and view.held[1].phase == board.HELD
     writer.finish(first, board.RUNNING)
     view = shared.read(1)
-    assert view.running_job is None and view.jobs_done == 1 and [h.phase for h in view.held] == [board.FINISHED, board.HELD]
+    assert view.running_job is None and view.jobs_done == 1
+    assert [h.phase for h in view.held] == [board.FINISHED, board.HELD]
     assert shared.read(0).state == board.EMPTY  # another slot is untouched
 
 

@@ -34,7 +34,9 @@ def test_every_problem_is_reported_at_once_with_the_key_named(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load(str(config), environ={"GIGQD_KILL_GRACE": "soon", "GIGQD_NOPE": "1"})
     problems = "\n".join(raised.value.problems)
-    for key in ("workers", "wrokers", "did you mean 'workers'", "poll_interval", "synchronous", "GIGQD_KILL_GRACE", "GIGQD_NOPE"):
+    named = ("workers", "wrokers", "did you mean 'workers'", "poll_interval", "synchronous", "GIGQD_KILL_GRACE",
+             "GIGQD_NOPE")
+    for key in named:
         assert key in problems
     assert len(raised.value.problems) == 6
 
@@ -90,12 +92,14 @@ def test_every_setting_has_help():
 def test_gigqd_check_lists_errors_and_exits_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("workers = 0\nlog_format = 'xml'\n")
-    result = subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(bad)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "gigqd", "check", "--config", str(bad)],
+                            capture_output=True, text=True)
     assert result.returncode == 2
     assert "workers" in result.stderr and "log_format" in result.stderr and "2 error(s)" in result.stderr
 
 
 def test_a_heartbeat_timeout_too_close_to_the_interval_is_refused():
-    with pytest.raises(ConfigError, match=r"heartbeat_timeout \(2 s\) must be at least 3 times heartbeat_interval \(1 s\)"):
+    refusal = r"heartbeat_timeout \(2 s\) must be at least 3 times heartbeat_interval \(1 s\)"
+    with pytest.raises(ConfigError, match=refusal):
         load(overrides={"heartbeat_timeout": 2.0, "heartbeat_interval": 1.0}, environ={})
     assert load(overrides={"heartbeat_timeout": 3.0, "heartbeat_interval": 1.0}, environ={}).heartbeat_timeout == 3.0

@@ -15,7 +15,8 @@ from tests.conftest import wait_for
 
 
 def test_leftovers_are_killed_at_once_and_the_departure_settles_once_they_are_gone():
-    leftover = subprocess.Popen([sys.executable, "-c", "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.pause()"])
+    deaf = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.pause()"
+    leftover = subprocess.Popen([sys.executable, "-c", deaf])
     child = Child(slot=0, pid=leftover.pid + 10_000_000, worker_id="w", wake_fd=-1, generation=0,
                   tree=[psutil.Process(leftover.pid)])  # the worker itself is long gone
     departure = recovery.begin_departure(child, Board(1).read(0), Exit(None, "killed by SIGKILL"))  # does not wait

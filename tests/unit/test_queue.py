@@ -136,7 +136,9 @@ def test_stats_counts_each_status_and_total(queue):
     for i in range(3):
         queue.submit(Job(f"j{i}", jobfuncs.noop))
     queue.cancel(queue.list_jobs()[0]["id"])
-    assert queue.stats() == {"pending": 2, "running": 0, "completed": 0, "failed": 0, "cancelled": 1, "timeout": 0, "total": 3}
+    assert queue.stats() == {
+        "pending": 2, "running": 0, "completed": 0, "failed": 0, "cancelled": 1, "timeout": 0, "total": 3,
+    }
 
 
 def test_get_result(queue):

@@ -6,9 +6,9 @@ import pytest
 
 from gigq_client.orphans import OrphanJudge
 from gigq_client.store import Claim, RunningClaim
-from gigqd.supervisor import watchdog
 from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
 from gigqd.exits import Exit, WorkerExit, describe
+from gigqd.supervisor import watchdog
 from gigqd.worker.runner import claim_size
 
 
@@ -61,7 +61,8 @@ def test_plan_for_dead_worker(phases, consistent, shutdown, fail, release, inter
 
 def running(host="there", pid=10, started=5.0, heartbeat=100.0, worker="w", job_started=50.0, timeout=30.0,
             machine="boot-a:pidns-1", expired=False):
-    return RunningClaim(Claim("j", 1, worker), job_started, timeout, host, pid, started, "d", heartbeat, machine, expired)
+    return RunningClaim(Claim("j", 1, worker), job_started, timeout, host, pid, started, "d", heartbeat, machine,
+                        expired)
 
 
 OTHER_MACHINE = "boot-b:pidns-9"
@@ -100,7 +101,8 @@ def test_pid_reuse_is_not_mistaken_for_the_owner():
     assert seen == [(10, 5.0)]  # liveness is asked with the start time, not the pid alone
 
 
-@pytest.mark.parametrize("sent, lease, grace, beat, fence", [(100.0, 20.0, 5.0, 1.0, 112.0), (0.0, 60.0, 0.0, 0.5, 58.0)])
+@pytest.mark.parametrize("sent, lease, grace, beat, fence",
+                         [(100.0, 20.0, 5.0, 1.0, 112.0), (0.0, 60.0, 0.0, 0.5, 58.0)])
 def test_the_fence_leaves_time_to_stop_every_job_before_the_lease_can_run_out(sent, lease, grace, beat, fence):
     assert watchdog.fence_at(sent, lease, grace, beat) == fence
     # TERM at the fence, KILL after kill_grace, the workers' backstop a heartbeat later, checked a heartbeat
@@ -123,12 +125,15 @@ def test_claim_size_holds_at_most_about_100_ms_of_work(average, expected):
     assert claim_size(average, batch_max=32) == expected
 
 
-@pytest.mark.parametrize("sent, now, grace, due", [(10.0, 14.9, 5.0, False), (10.0, 15.0, 5.0, True), (10.0, 10.0, 0.0, True)])
+@pytest.mark.parametrize("sent, now, grace, due",
+                         [(10.0, 14.9, 5.0, False), (10.0, 15.0, 5.0, True), (10.0, 10.0, 0.0, True)])
 def test_sigkill_follows_term_after_kill_grace(sent, now, grace, due):
     assert watchdog.sigkill_due(sent, now, grace) is due
 
 
-STOPPED, BOOT_FAILED, DIED = Exit(WorkerExit.STOPPED, "stopped"), Exit(WorkerExit.BOOT_FAILED, "boot"), Exit(None, "killed")
+STOPPED = Exit(WorkerExit.STOPPED, "stopped")
+BOOT_FAILED = Exit(WorkerExit.BOOT_FAILED, "boot")
+DIED = Exit(None, "killed")
 
 
 @pytest.mark.parametrize(
@@ -148,7 +153,8 @@ def test_which_deaths_count_as_boot_failures(ended, state, killed, retiring, cou
 @pytest.mark.parametrize(
     "ended, killed, event",
     [(STOPPED, False, "worker_exited"), (Exit(WorkerExit.RECYCLED, "r"), False, "worker_exited"),
-     (STOPPED, True, "worker_died"), (DIED, False, "worker_died"), (Exit(WorkerExit.ORPHANED, "o"), False, "worker_died")],
+     (STOPPED, True, "worker_died"), (DIED, False, "worker_died"),
+     (Exit(WorkerExit.ORPHANED, "o"), False, "worker_died")],
 )
 def test_only_planned_exits_are_logged_as_exited(ended, killed, event):
     assert watchdog.end_event(ended, killed) == event

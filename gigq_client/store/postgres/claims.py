@@ -134,8 +134,8 @@ def _finish_and_claim(conn: Any, outcomes: Sequence[Outcome], worker_id: str, qu
     now = time.time()
     if not outcomes:
         return [], _claim(conn, worker_id, queues, limit, now, share)
-    found = connection.cursor(conn).execute(_FINISH_AND_CLAIM, (finish.outcomes_json(outcomes), worker_id,
-                                                                _names(queues), limit, share, now, micros(now))).fetchall()
+    args = (finish.outcomes_json(outcomes), worker_id, _names(queues), limit, share, now, micros(now))
+    found = connection.cursor(conn).execute(_FINISH_AND_CLAIM, args).fetchall()
     completed = {row[1] for row in found if row[0]}
     return finish.applied_of(outcomes, completed), [rows.claimed_job(row[1:], worker_id) for row in found if not row[0]]
 

@@ -77,7 +77,8 @@ def record(conn: Any, claim: Claim, job_seq: int, status: str, started: Optional
 def fail(conn: Any, outcome: Outcome, now: float) -> bool:
     claim = outcome.claim
     fence = (claim.job_id, claim.attempt, claim.worker_id)
-    row = conn.execute(f"SELECT max_attempts, retry_delay, name, seq FROM jobs WHERE {FENCE} FOR UPDATE", fence).fetchone()
+    query = f"SELECT max_attempts, retry_delay, name, seq FROM jobs WHERE {FENCE} FOR UPDATE"
+    row = conn.execute(query, fence).fetchone()
     if row is None:
         return False
     max_attempts, retry_delay = int(rows.number(row[0], 1, 1)[0]), rows.number(row[1], 0)[0]

@@ -32,7 +32,8 @@ class PostgresListener(JobListener):
         psycopg = connection.driver()
         self._pq, self._errors = psycopg.pq, psycopg.Error
         self._url, self._timeout = url, max(2.0, connect_timeout)
-        self._conninfo = psycopg.conninfo.make_conninfo(url, **connection.network_options(url, "gigq-listener")).encode()
+        options = connection.network_options(url, "gigq-listener")
+        self._conninfo = psycopg.conninfo.make_conninfo(url, **options).encode()
         self._poller = select.epoll()
         self._pid = os.getpid()
         self._pgconn: Optional[Any] = None

@@ -78,7 +78,8 @@ class ManageOperations:
         return self._transact(lambda conn: graph.cancel_pending(conn, job_id, "cancelled by request", time.time()))
 
     def request_cancel(self, job_id: str) -> bool:
-        return bool(self._execute("UPDATE jobs SET cancel_requested = true WHERE id = %s AND status = 'running'", (job_id,)))
+        query = "UPDATE jobs SET cancel_requested = true WHERE id = %s AND status = 'running'"
+        return bool(self._execute(query, (job_id,)))
 
     def requeue_job(self, job_id: str) -> bool:
         return self._transact(lambda conn: _requeue(conn, job_id, time.time()))

@@ -9,8 +9,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 from ...timestamps import iso
 from .. import rows, rules
-from . import executions, finish, graph
 from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningClaim
+from . import executions, finish, graph
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
 # INDEXED BY pins the walk to the ready index: the planner would otherwise prefer the
@@ -121,7 +121,8 @@ def _claim(
     share: int = 1,
 ) -> list[ClaimedJob]:
     conn.execute(
-        f"UPDATE {_WAITING} SET wait_until = NULL WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
+        f"UPDATE {_WAITING} SET wait_until = NULL"
+        " WHERE status = 'pending' AND wait_until IS NOT NULL AND wait_until <= ?",
         (now,),
     )
     if share > 1 and limit > 1:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Optional
 from importlib import resources
+from typing import Optional
 
 from ...errors import (
     DatabaseLocked,
@@ -107,7 +107,8 @@ def migrate(conn: sqlite3.Connection, path: str, busy_timeout: float) -> int:
 def _add_legacy_columns(conn: sqlite3.Connection) -> None:
     """Databases from GigQ before 0.5 lack columns that 0.5.1 added at open time."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-    for column, kind in (("pass_parent_results", "INTEGER"), ("retry_delay", "INTEGER DEFAULT 0"), ("retry_after", "TEXT")):
+    added = (("pass_parent_results", "INTEGER"), ("retry_delay", "INTEGER DEFAULT 0"), ("retry_after", "TEXT"))
+    for column, kind in added:
         if column not in present:
             conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 

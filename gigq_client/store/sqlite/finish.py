@@ -8,9 +8,9 @@ from typing import Sequence
 from ...retry import backoff_delay
 from ...timestamps import iso
 from .. import rows
-from . import executions, graph
 from ..base import COMPLETED, Claim, Outcome
 from ..rules import first_of_each_claim
+from . import executions, graph
 
 FENCE = "id = ? AND status = 'running' AND attempts = ? AND worker_id = ?"
 
@@ -46,7 +46,9 @@ def finish(conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) ->
     now_iso = iso(now)
     if len(outcomes) == 1:
         outcome = outcomes[0]
-        return [complete_one(conn, outcome, now_iso) if outcome.status == COMPLETED else fail(conn, outcome, now, now_iso)]
+        if outcome.status == COMPLETED:
+            return [complete_one(conn, outcome, now_iso)]
+        return [fail(conn, outcome, now, now_iso)]
     firsts = first_of_each_claim(outcomes)
     done = [o for o, first in zip(outcomes, firsts) if o.status == COMPLETED and first]
     applied = complete_many(conn, done, now_iso) if done else set()

@@ -94,8 +94,11 @@ class ManageOperations:
             return True
 
     def clear_completed(self, before: Optional[float]) -> int:
-        condition, args = (f"{_CLEARABLE} AND completed_at < ?", (iso(before),)) if before is not None else (_CLEARABLE, ())
+        condition, args = (_CLEARABLE, ())
+        if before is not None:
+            condition, args = (f"{_CLEARABLE} AND completed_at < ?", (iso(before),))
         with self._write() as conn:
-            conn.execute(f"DELETE FROM job_executions WHERE job_rowid IN (SELECT rowid FROM jobs WHERE {condition})", args)
-            conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN (SELECT id FROM jobs WHERE {condition})", args)
-            return conn.execute(f"DELETE FROM jobs WHERE {condition}", args).rowcount
+            cleared = f"FROM jobs WHERE {condition}"
+            conn.execute(f"DELETE FROM job_executions WHERE job_rowid IN (SELECT rowid {cleared})", args)
+            conn.execute(f"DELETE FROM job_dependencies WHERE job_id IN (SELECT id {cleared})", args)
+            return conn.execute(f"DELETE {cleared}", args).rowcount

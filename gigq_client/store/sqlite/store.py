@@ -9,10 +9,10 @@ from typing import Any
 
 from ... import forks
 from ...errors import StoreError
-from . import connection, turns
 from ..base import JobListener, Store
-from .doorbell import DatagramListener, Doorbell
+from . import connection, turns
 from .claims import ClaimOperations
+from .doorbell import DatagramListener, Doorbell
 from .manage import ManageOperations
 from .registry import RegistryOperations
 from .submit import SubmitOperations

@@ -7,8 +7,8 @@ import time
 from typing import Iterable, Iterator, Optional
 
 from ...timestamps import iso
-from . import graph
 from ..base import NewJob
+from . import graph
 
 _INSERT = """
     INSERT INTO jobs (

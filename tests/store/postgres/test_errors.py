@@ -63,7 +63,8 @@ def test_a_missing_password_says_so(alice):
 def test_a_missing_database_is_named(alice):
     error = _refusal(f"postgresql://alice:{SECRET}@{alice}/no_such_db")
     assert isinstance(error, DatabaseNotFound)
-    assert str(error) == f'cannot connect to postgresql://alice@{alice}/no_such_db: database "no_such_db" does not exist'
+    assert str(error) == (f'cannot connect to postgresql://alice@{alice}/no_such_db: '
+                          'database "no_such_db" does not exist')
 
 
 def test_a_server_that_is_not_there_is_unavailable(postgres, free_port):

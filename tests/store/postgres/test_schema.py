@@ -72,6 +72,7 @@ def test_each_backend_connection_names_itself_gigq(postgres_url):
     store = PostgresStore(postgres_url)
     with psycopg.connect(postgres_url) as conn:
         names = [row[0] for row in conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+            "SELECT application_name FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")]
     store.close()
     assert names == ["gigq"]

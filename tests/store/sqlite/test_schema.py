@@ -80,8 +80,8 @@ def test_completed_execution_rows_move_onto_their_job_when_migrating_to_5(db_pat
                 conn.execute(statement)
     conn.execute("PRAGMA user_version = 4")
     conn.execute("INSERT INTO jobs (id, name, function_name, function_module, status, created_at, updated_at, attempts,"
-                 " started_at, completed_at, result) VALUES ('j', 'n', 'noop', 'tests.jobfuncs', 'completed', 't0', 't2',"
-                 " 2, 't1', 't2', '7')")
+                 " started_at, completed_at, result)"
+                 " VALUES ('j', 'n', 'noop', 'tests.jobfuncs', 'completed', 't0', 't2', 2, 't1', 't2', '7')")
     for attempt, status, worker, pid in ((1, "failed", "w1", 11), (2, "completed", "w2", 22)):
         conn.execute("INSERT INTO job_executions (id, job_id, job_rowid, worker_id, status, started_at, attempt, pid,"
                      " error) VALUES (?, 'j', 1, ?, ?, 't1', ?, ?, ?)",
