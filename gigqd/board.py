@@ -10,6 +10,10 @@ one writer:
 - the worker's job loop: everything else, each change between two increments of
   `seq` (odd while it writes), so the supervisor takes a consistent copy without
   locks or system calls by retrying while `seq` is odd or moved (a seqlock).
+The held list may go stale: the worker's hand-back thread (worker/handback.py) gives
+back the jobs waiting behind a long job without writing here, so the board lists them
+as held until the next claim. Releasing a dead worker's held jobs is fenced by (job,
+attempt, worker), so a stale entry releases nothing another worker has claimed since.
 Memory ordering: the seqlock relies on stores becoming visible in program order, as
 on x86-64. On weakly ordered CPUs (arm64) a copy taken while the worker writes may
 mix old and new fields; the supervisor only acts on such a live copy to look for

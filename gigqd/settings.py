@@ -83,7 +83,8 @@ class Settings:
         "outcomes of very short jobs are committed together (at most claim_batch jobs or 0.1 s of work), faster, but "
         "a worker killed with kill -9 runs that much finished work again.", _one_of("per_job", "batched"))
     claim_batch: int = setting(
-        32, "Most jobs a worker claims in one transaction when jobs are short and many.", _between(1, 64))
+        32, "Most jobs a worker claims in one transaction when jobs are short and many. Jobs claimed "
+        "behind one that runs longer than 0.25 s are given back, for an idle worker to take.", _between(1, 64))
     restart_backoff_max: float = setting(
         30.0, "Longest wait before re-forking a worker that keeps dying at start.", _between(0.1, 3600))
     busy_timeout: float = setting(

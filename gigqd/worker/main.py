@@ -20,6 +20,7 @@ from gigq_client.store import COMPLETED
 from .. import board, database, logs, processes, systemd, titles
 from ..exits import WorkerExit
 from ..settings import Settings
+from .handback import HandBack
 from .runner import JobRunner
 from .streams import StandardStreams
 
@@ -98,6 +99,7 @@ def _boot_and_run(spec: WorkerSpec) -> int:
                        share=spec.pool_size,
                        batch_outcomes=settings.record_outcomes == "batched")
     runner.pid = os.getpid()
+    HandBack(runner, lambda: database.open_for(settings, queue_writes="unbounded"), log).start()
     log.debug("worker_booted")
     return PooledLoop(spec, runner, slot, log).run()
 

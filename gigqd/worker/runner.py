@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
 from gigq_client import GigqError
 from gigq_client.execute import Executor, Result
-from gigq_client.store import ClaimedJob, Outcome, Store
+from gigq_client.store import Claim, ClaimedJob, Outcome, Store
 
 from .. import board
 
@@ -21,6 +22,9 @@ from .. import board
 # price of re-running up to that much finished work after a kill -9.
 HOLD_TARGET = 0.1
 FLUSH_AFTER = 0.1
+# A job that runs this long was no short job: the jobs claimed behind it are given back
+# (handback.py), so that an idle worker takes them instead of letting them wait.
+HAND_BACK_AFTER = 0.25
 
 
 def claim_size(average_run: float, batch_max: int) -> int:
@@ -46,6 +50,7 @@ class JobRunner:
         self.store, self.worker_id, self.queues = store, worker_id, list(queues) if queues else None
         self.executor, self.batch_max, self.slot, self.log = executor, batch_max, slot, log
         self.on_result = on_result
+        self.on_hold: Optional[Callable[[], None]] = None  # called as a job starts with others waiting behind it
         self.share = share  # workers in the pool: at the end of a burst, take only our part
         self.batch_outcomes = batch_outcomes
         self.batch: list[ClaimedJob] = []
@@ -57,10 +62,29 @@ class JobRunner:
         self.pid = 0
         self.claim_unsure = False  # a claim failed: it may have committed all the same
         self.set_aside: list = []  # claims of a batch dropped while fenced: released (fenced) when the store answers
+        # Shared with the hand-back thread, which may take the waiting jobs while a job runs:
+        # `waiting`, `set_aside` and `running_since` change only under this lock.
+        self.lock = threading.Lock()
+        self.running_since = 0.0  # monotonic start of the job running now; 0 between jobs
 
     @property
     def has_work(self) -> bool:
         return bool(self.waiting)
+
+    def take_waiting_behind_long_job(self, now: float) -> list[Claim]:
+        """Called from the hand-back thread: the claims of the jobs waiting behind a job
+        that has run longer than HAND_BACK_AFTER, which the job loop will then not start."""
+        with self.lock:
+            if not self.running_since or now - self.running_since < HAND_BACK_AFTER or not self.waiting:
+                return []
+            taken = [self.batch[i].claim for i in self.waiting]
+            self.waiting.clear()
+            return taken
+
+    def keep_for_release(self, claims: list[Claim]) -> None:
+        """Claims the hand-back thread could not release: the job loop releases them next."""
+        with self.lock:
+            self.set_aside += claims
 
     def claim(self, limit: Optional[int] = None) -> int:
         """Record finished outcomes and claim the next batch, in one transaction."""
@@ -82,13 +106,19 @@ class JobRunner:
         """Start none of the batch's waiting jobs (the daemon may be losing its lease):
         they are released when the store answers again, fenced, so a job another daemon
         took over meanwhile is left to it."""
-        self.set_aside += [self.batch[i].claim for i in self.waiting]
-        self.waiting.clear()
+        with self.lock:
+            self.set_aside += [self.batch[i].claim for i in self.waiting]
+            self.waiting.clear()
 
     def _release_set_aside(self) -> None:
-        if self.set_aside:
-            self.store.release(self.set_aside)
-            self.set_aside = []
+        with self.lock:
+            claims, self.set_aside = self.set_aside, []
+        try:
+            if claims:
+                self.store.release(claims)
+        except BaseException:
+            self.keep_for_release(claims)
+            raise
 
     def _release_lost_claims(self) -> None:
         """A claim that failed may have committed before its answer was lost (a dropped
@@ -106,7 +136,8 @@ class JobRunner:
         self.claim_unsure = False
 
     def _post(self, jobs: list[ClaimedJob]) -> None:
-        self.batch, self.waiting = jobs, deque(range(len(jobs)))
+        with self.lock:
+            self.batch, self.waiting = jobs, deque(range(len(jobs)))
         if self.slot is not None:
             unrecorded = [(o.claim.job_id, o.claim.attempt) for o in self.outcomes]
             self.board_offset = self.slot.hold([(j.job_id, j.claim.attempt) for j in jobs], board.IDLE, unrecorded)
@@ -119,12 +150,20 @@ class JobRunner:
         first: a store error is raised before the job starts, the outcomes kept."""
         if self.outcomes and (not self.batch_outcomes or time.monotonic() - self.oldest_outcome > FLUSH_AFTER):
             self.flush()
-        index = self.waiting.popleft()
+        with self.lock:
+            index = self.waiting.popleft()
+            self.running_since = time.monotonic()
         job = self.batch[index]
         if self.slot is not None:
             self.slot.start(self.board_offset + index, job.name, job.timeout)
+        if self.waiting and self.on_hold is not None:
+            self.on_hold()
         started, clock = time.time(), time.perf_counter()
-        result = self.executor.run(job)
+        try:
+            result = self.executor.run(job)
+        finally:
+            with self.lock:
+                self.running_since = 0.0
         elapsed = time.perf_counter() - clock
         self.average_run = 0.8 * self.average_run + 0.2 * elapsed
         if not self.outcomes:
