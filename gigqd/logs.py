@@ -23,7 +23,8 @@ EVENTS = frozenset({
     "lease_renewal_failed", "lease_lapsed", "lease_regained",
     # jobs
     "job_claimed", "job_started", "job_completed", "job_failed", "job_timed_out", "job_killed",
-    "job_requeued", "job_released", "job_cancelled", "job_outcome_refused", "orphans_requeued",
+    "job_requeued", "job_released", "job_release_refused", "job_cancelled", "job_outcome_refused",
+    "orphans_requeued",
     "store_write_failed", "worker_outcomes_abandoned",
     # control socket
     "control_listened", "control_request_failed", "control_command_handled",
