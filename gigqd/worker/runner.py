@@ -150,14 +150,7 @@ class JobRunner:
         first: a store error is raised before the job starts, the outcomes kept."""
         if self.outcomes and (not self.batch_outcomes or time.monotonic() - self.oldest_outcome > FLUSH_AFTER):
             self.flush()
-        with self.lock:
-            index = self.waiting.popleft()
-            self.running_since = time.monotonic()
-        job = self.batch[index]
-        if self.slot is not None:
-            self.slot.start(self.board_offset + index, job.name, job.timeout)
-        if self.waiting and self.on_hold is not None:
-            self.on_hold()
+        index, job = self._start_next()
         started, clock = time.time(), time.perf_counter()
         try:
             result = self.executor.run(job)
@@ -165,11 +158,7 @@ class JobRunner:
             with self.lock:
                 self.running_since = 0.0
         elapsed = time.perf_counter() - clock
-        self.average_run = 0.8 * self.average_run + 0.2 * elapsed
-        if not self.outcomes:
-            self.oldest_outcome = time.monotonic()
-        self.outcomes.append(Outcome(job.claim, result.status, started, started + elapsed, result.result,
-                                     result.error, result.retryable, self.pid or None))
+        self._keep_outcome(job, result, started, elapsed)
         if self.slot is not None:
             self.slot.finish(self.board_offset + index, board.RUNNING if self.waiting else board.IDLE)
         if self.on_result is not None:
@@ -177,6 +166,24 @@ class JobRunner:
         if self.waiting and not self.batch_outcomes:
             self.flush()  # the batch's last outcome goes with the next claim instead
         return job
+
+    def _start_next(self) -> tuple[int, ClaimedJob]:
+        with self.lock:  # from here on the hand-back thread may take the jobs behind this one
+            index = self.waiting.popleft()
+            self.running_since = time.monotonic()
+        job = self.batch[index]
+        if self.slot is not None:
+            self.slot.start(self.board_offset + index, job.name, job.timeout)
+        if self.waiting and self.on_hold is not None:
+            self.on_hold()
+        return index, job
+
+    def _keep_outcome(self, job: ClaimedJob, result: Result, started: float, elapsed: float) -> None:
+        self.average_run = 0.8 * self.average_run + 0.2 * elapsed
+        if not self.outcomes:
+            self.oldest_outcome = time.monotonic()
+        self.outcomes.append(Outcome(job.claim, result.status, started, started + elapsed, result.result,
+                                     result.error, result.retryable, self.pid or None))
 
     def flush(self) -> None:
         if self.outcomes:
