@@ -48,15 +48,19 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--noop-jobs", type=int, default=20_000)
     parser.add_argument("--sleep-jobs", type=int, default=3_000, help="10 ms jobs per drain")
     parser.add_argument("--only", default=",".join(SYSTEMS), help="comma-separated subset of " + ",".join(SYSTEMS))
+    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of " + ",".join(KINDS))
+    parser.add_argument("--workers", type=int, default=systems.WORKERS,
+                        help=f"worker processes per host (default {systems.WORKERS}); more shows where the machine saturates")
     parser.add_argument("--json", dest="json_path", help="also write every measurement here")
     args = parser.parse_args(argv)
     args.only = [key for key in SYSTEMS if key in args.only.split(",")]
-    if not args.only:
-        parser.error(f"--only takes a subset of {','.join(SYSTEMS)}")
+    args.kinds = [kind for kind in KINDS if kind in args.kinds.split(",")]
+    if not args.only or not args.kinds:
+        parser.error(f"--only takes a subset of {','.join(SYSTEMS)}, --kinds of {','.join(KINDS)}")
     if args.quick:
         args.noop_jobs, args.sleep_jobs, args.reps = 1000, 200, 1
-    if min(args.reps, args.noop_jobs, args.sleep_jobs) < 1:
-        parser.error("--reps, --noop-jobs and --sleep-jobs must be at least 1")
+    if min(args.reps, args.noop_jobs, args.sleep_jobs, args.workers) < 1:
+        parser.error("--reps, --noop-jobs, --sleep-jobs and --workers must be at least 1")
     args.jobs = {"noop": args.noop_jobs, "sleep10": args.sleep_jobs}
     return args
 
@@ -79,7 +83,7 @@ def cell_key(system: str, hosts: int) -> str:
 def run(args: argparse.Namespace, chosen: dict, cluster: scale.Cluster, records: list) -> Results:
     results = Results(args.reps)
     for rep in range(args.reps):
-        for kind in KINDS:
+        for kind in args.kinds:
             for hosts in HOST_COUNTS:
                 for key in rotated(list(chosen), rep + hosts):
                     measure(args, results, records, cluster, (rep, kind, hosts, key), chosen[key])
@@ -93,7 +97,8 @@ def measure(args: argparse.Namespace, results: Results, records: list, cluster: 
     began = time.monotonic()
     label = f"[rep {rep + 1}/{args.reps}] {KINDS[kind]} · {hosts} host(s) · {key}"
     try:
-        figures = scale.drain(cluster, system, hosts, kind, args.jobs[kind], 60.0 if args.quick else 300.0)
+        plan = scale.Drain(hosts, args.workers, kind, args.jobs[kind], 60.0 if args.quick else 300.0)
+        figures = scale.drain(cluster, system, plan)
     except PhaseFailed as failure:
         results.fail(cell_key(key, hosts), rep, KINDS[kind], str(failure))
         records.append({"rep": rep + 1, "system": key, "hosts": hosts, "kind": kind, "error": str(failure)})
@@ -106,46 +111,45 @@ def measure(args: argparse.Namespace, results: Results, records: list, cluster: 
 
 
 # output -----------------------------------------------------------------------
-def ideal(hosts: int) -> float:
-    return hosts * systems.WORKERS / 0.010
+def ideal(workers: int) -> float:
+    return workers / 0.010
 
 
-def table(results: Results, shown: list) -> list:
-    columns = ["hosts", "workers"]
-    for key in shown:
-        columns += [f"{key} no-op jobs/s (steady · spawn→done)", f"{key} 10 ms jobs/s (steady · % of ideal · spawn→done)"]
+def table(results: Results, args: argparse.Namespace) -> list:
+    titles = {"noop": "no-op jobs/s (steady · spawn→done)", "sleep10": "10 ms jobs/s (steady · % of ideal · spawn→done)"}
+    columns = ["hosts", "workers"] + [f"{key} {titles[kind]}" for key in args.only for kind in args.kinds]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join([" ---: "] * len(columns)) + "|"]
     for hosts in HOST_COUNTS:
-        cells = [str(hosts), str(hosts * systems.WORKERS)]
-        for key in shown:
-            cells += _cells(results, cell_key(key, hosts), hosts)
+        workers = hosts * args.workers
+        cells = [str(hosts), str(workers)]
+        cells += [_cell(results, cell_key(key, hosts), kind, workers) for key in args.only for kind in args.kinds]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _cells(results: Results, key: str, hosts: int) -> list:
-    cell = lambda name: spread(results.series(key, name), rate)  # noqa: E731
-    percent = [None if v is None else 100 * v / ideal(hosts) for v in results.series(key, "sleep10_steady_per_s")]
-    return [cell("noop_steady_per_s") + " · " + cell("noop_spawn_per_s"),
-            cell("sleep10_steady_per_s") + " · " + spread(percent, lambda v: f"{v:.1f} %") + " · "
-            + cell("sleep10_spawn_per_s")]
+def _cell(results: Results, key: str, kind: str, workers: int) -> str:
+    steady, spawn = (spread(results.series(key, f"{kind}_{name}"), rate) for name in ("steady_per_s", "spawn_per_s"))
+    if kind == "noop":
+        return f"{steady} · {spawn}"
+    percent = [None if v is None else 100 * v / ideal(workers) for v in results.series(key, "sleep10_steady_per_s")]
+    return f"{steady} · {spread(percent, lambda v: f'{v:.1f} %')} · {spawn}"
 
 
-def ratio_lines(results: Results, shown: list) -> list:
+def ratio_lines(results: Results, shown: list, kinds: list) -> list:
     if shown != list(SYSTEMS):
         return []
     lines = ["gigqd ÷ pgqueuer at 3 hosts (taken per repetition; median (min–max)):"]
-    for kind, title in KINDS.items():
+    for kind, title in ((kind, KINDS[kind]) for kind in kinds):
         name = f"{kind}_steady_per_s"
         lines.append(f"  {title} jobs, steady: {spread(results.ratios(('gigqd@3', name), ('pgqueuer@3', name)), times)}")
     return lines
 
 
-def growth_lines(results: Results, shown: list) -> list:
+def growth_lines(results: Results, shown: list, kinds: list) -> list:
     """How the median steady rate moves from one host to the next, per system and kind."""
     lines = ["steady rate from 1 → 2 → 3 hosts, as a multiple of the 1-host median:"]
     for key in shown:
-        for kind, title in KINDS.items():
+        for kind, title in ((kind, KINDS[kind]) for kind in kinds):
             medians = [results.median(cell_key(key, hosts), f"{kind}_steady_per_s") for hosts in HOST_COUNTS]
             if medians[0]:
                 shown_growth = " → ".join("–" if m is None else f"{m / medians[0]:.2f}×" for m in medians)
@@ -176,21 +180,22 @@ def header(args: argparse.Namespace, versions: dict, cluster: scale.Cluster) -> 
         f"{platform.platform()}",
         "load average (1, 5, 15 min) at the start: " + ", ".join(f"{v:.2f}" for v in LOAD_AT_START)
         + "; at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()) + " (other work on the machine skews the figures)",
-        f"per host: gigqd one daemon --workers {systems.WORKERS}; pgqueuer {systems.WORKERS} `pgq run` processes",
+        f"per host: gigqd one daemon --workers {args.workers}; pgqueuer {args.workers} `pgq run` processes",
         "",
     ]
 
 
-def legend() -> list:
+def legend(per_host: int) -> list:
     return ["Each cell: median (min–max) over the repetitions. steady: first job start → last job end, as the jobs",
             "recorded them; spawn→done: from starting the workers to the last job's end. Ideal for 10 ms jobs:",
-            f"workers × 100 jobs/s ({', '.join(f'{ideal(h):.0f}' for h in HOST_COUNTS)} for 1, 2, 3 hosts)."]
+            f"workers × 100 jobs/s ({', '.join(f'{ideal(h * per_host):.0f}' for h in HOST_COUNTS)} for 1, 2, 3 hosts)."]
 
 
 def print_report(args: argparse.Namespace, versions: dict, cluster: scale.Cluster, results: Results,
                  elapsed: float) -> None:
-    sections = [header(args, versions, cluster) + table(results, args.only), legend(), ratio_lines(results, args.only),
-                growth_lines(results, args.only), note_lines(results), [f"total time {elapsed:.0f} s"]]
+    sections = [header(args, versions, cluster) + table(results, args), legend(args.workers),
+                ratio_lines(results, args.only, args.kinds), growth_lines(results, args.only, args.kinds),
+                note_lines(results), [f"total time {elapsed:.0f} s"]]
     print("\n\n".join("\n".join(lines) for lines in sections if lines), flush=True)
 
 

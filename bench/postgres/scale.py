@@ -25,7 +25,7 @@ from comparison.joblog import JobLog
 
 from .paths import REPO
 from .phases import Place, PhaseFailed, fresh_place, is_problem, run_client
-from .systems import WORKERS, System
+from .systems import System
 
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
@@ -73,6 +73,17 @@ def cluster(hosts: int = 3) -> Iterator[Cluster]:
 
 
 @dataclass
+class Drain:
+    """One measurement: `jobs` jobs of `kind` drained on `hosts` hosts, `per_host` workers each."""
+
+    hosts: int
+    per_host: int
+    kind: str
+    jobs: int
+    timeout: float
+
+
+@dataclass
 class Started:
     """The processes one measurement started on the hosts: (host, the nsenter in front of it)."""
 
@@ -83,48 +94,49 @@ class Started:
         return any(process.poll() is None for _, process in self.processes)
 
 
-def drain(cluster: Cluster, system: System, hosts: int, kind: str, jobs: int, timeout: float) -> dict:
-    """Enqueue `jobs` in one batch call, start the system's workers on `hosts` hosts, time the drain."""
+def drain(cluster: Cluster, system: System, plan: Drain) -> dict:
+    """Enqueue the jobs in one batch call, start the system's workers on the hosts, time the drain."""
     with fresh_place(system, cluster) as place:
         run_client(system, place, "init")
-        run_client(system, place, "many", "--jobs", str(jobs), "--kind", kind)
+        run_client(system, place, "many", "--jobs", str(plan.jobs), "--kind", plan.kind)
         log = JobLog(place.job_log)
-        started = start(cluster, system, place, cluster.net.hosts[:hosts])
+        started = start(cluster, system, place, plan)
         try:
-            finished = log.wait_for(jobs, timeout, tick=started.alive)
+            finished = log.wait_for(plan.jobs, plan.timeout, tick=started.alive)
         finally:
             forced = stop(started)
         if not finished:
-            why = "the workers exited" if not started.alive() else f"not done after {timeout:g} s"
-            raise PhaseFailed(f"{len(log.ends)}/{jobs} jobs finished on {hosts} host(s): {why}")
+            why = "the workers exited" if not started.alive() else f"not done after {plan.timeout:g} s"
+            raise PhaseFailed(f"{len(log.ends)}/{plan.jobs} jobs finished on {plan.hosts} host(s): {why}")
         return {
-            "spawn_per_s": jobs / (log.last_end() - started.spawned_at),
-            "steady_per_s": jobs / (log.last_end() - log.first_start()),
+            "spawn_per_s": plan.jobs / (log.last_end() - started.spawned_at),
+            "steady_per_s": plan.jobs / (log.last_end() - log.first_start()),
             "repeated_starts": log.repeated_starts,
             "forced_stop": forced,
             "log_problems": problems(system, place),
         }
 
 
-def start(cluster: Cluster, system: System, place: Place, hosts: list[Host]) -> Started:
+def start(cluster: Cluster, system: System, place: Place, plan: Drain) -> Started:
     url = cluster.seen_from_hosts(place.url)
     env = system.env(url, place.job_log)
     started = Started([], time.time())
-    for host in hosts:
-        for number, argv in enumerate(commands(system, url, host, place)):
+    for host in cluster.net.hosts[:plan.hosts]:
+        for number, argv in enumerate(commands(system, url, host, place, plan.per_host)):
             with open(os.path.join(place.folder, f"{host.hostname}-{number}.log"), "ab") as output:
                 started.processes.append((host, host.start(argv, env=env, cwd=place.folder, stdout=output)))
     return started
 
 
-def commands(system: System, url: str, host: Host, place: Place) -> list:
-    """The system's worker commands for one host. gigqd gets a settings file of its own per
-    host: only its control socket differs from the defaults, since the default socket name
-    comes from the URL, which every host shares, in a /tmp they share too."""
+def commands(system: System, url: str, host: Host, place: Place, workers: int) -> list:
+    """The system's worker commands for one host: `workers` processes (pgqueuer: as many
+    `pgq run`), or one gigqd with that many workers. gigqd gets a settings file of its own
+    per host: besides the workers only its control socket differs from the defaults, since
+    the default socket name comes from the URL, which every host shares, in a shared /tmp."""
     if not system.key.startswith("gigqd"):
-        return system.commands(url)
+        return [system.commands(url)[0]] * workers
     config = os.path.join(place.folder, f"{host.hostname}.toml")
-    settings = {"db": url, "workers": WORKERS, "allowed_modules": [system.extra_env["GIGQD_ALLOWED_MODULES"]],
+    settings = {"db": url, "workers": workers, "allowed_modules": [system.extra_env["GIGQD_ALLOWED_MODULES"]],
                 "socket_path": os.path.join(place.folder, f"{host.hostname}.sock"),
                 "log_format": "json", "log_level": "warning"}
     with open(config, "w") as out:
