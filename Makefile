@@ -25,10 +25,12 @@ test: $(STAMP) host-tools
 demo: $(STAMP)
 	$(BIN)/python -m gigqd.demo --dir $(or $(DEMO_DIR),.demo)
 
-bench: $(STAMP)
+# cluster_scale.py builds test hosts (root, ip netns), like the cluster tests.
+bench: $(STAMP) host-tools
 	$(BIN)/python bench/compare.py
 	$(BIN)/python bench/claim_cost.py
 	$(BIN)/python bench/postgres_compare.py
+	$(BIN)/python bench/cluster_scale.py
 
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos.chaos --long

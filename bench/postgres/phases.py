@@ -57,9 +57,9 @@ class Place:
 
 def enqueue_and_drain(system: System, server: Server, plan: Plan, kind: str, jobs: int) -> dict:
     """Enqueue `jobs` one call each with no workers, then start the workers and time the drain."""
-    with _place(system, server) as place:
-        _client(system, place, "init")
-        enqueued = _client(system, place, "enqueue", "--jobs", str(jobs), "--kind", kind)
+    with fresh_place(system, server) as place:
+        run_client(system, place, "init")
+        enqueued = run_client(system, place, "enqueue", "--jobs", str(jobs), "--kind", kind)
         log = JobLog(place.job_log)
         log.read()
         if log.starts:
@@ -77,22 +77,22 @@ def enqueue_and_drain(system: System, server: Server, plan: Plan, kind: str, job
 
 
 def bulk_enqueue(system: System, server: Server, plan: Plan) -> dict:
-    with _place(system, server) as place:
-        _client(system, place, "init")
-        outcome = _client(system, place, "many", "--jobs", str(plan.jobs))
+    with fresh_place(system, server) as place:
+        run_client(system, place, "init")
+        outcome = run_client(system, place, "many", "--jobs", str(plan.jobs))
     return {"bulk_per_s": plan.jobs / outcome["seconds"]}
 
 
 def idle_latency(system: System, server: Server, plan: Plan) -> dict:
     """An idle pool, then jobs `latency_interval` apart: submit-to-start latency."""
-    with _place(system, server) as place:
-        _client(system, place, "init")
+    with fresh_place(system, server) as place:
+        run_client(system, place, "init")
         log = JobLog(place.job_log)
         running = _start(system, place)
         try:
             _idle(running, plan.idle_seconds, place)
-            _client(system, place, "latency",
-                    "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
+            run_client(system, place, "latency",
+                       "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
             if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
                 raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
         finally:
@@ -108,7 +108,7 @@ def idle_latency(system: System, server: Server, plan: Plan) -> dict:
 
 # pieces -------------------------------------------------------------------
 @contextlib.contextmanager
-def _place(system: System, server: Server) -> Iterator[Place]:
+def fresh_place(system: System, server: Server) -> Iterator[Place]:
     url = server.new_database()
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-pg-{system.key}-") as folder:
@@ -117,7 +117,7 @@ def _place(system: System, server: Server) -> Iterator[Place]:
         server.drop(url)
 
 
-def _client(system: System, place: Place, action: str, *options: str) -> dict:
+def run_client(system: System, place: Place, action: str, *options: str) -> dict:
     argv = system.client_argv(action, place.url, *options)
     try:
         done = subprocess.run(argv, cwd=place.folder, env=system.env(place.url, place.job_log),
@@ -173,11 +173,11 @@ def _log_notes(system: System, place: Place, running: processes.Running) -> dict
         path = os.path.join(place.folder, f"process-{number}.log")
         if os.path.exists(path):
             with open(path, errors="replace") as output:
-                problems.extend(line.rstrip() for line in output if _is_problem(system, line))
+                problems.extend(line.rstrip() for line in output if is_problem(system, line))
     return {"log_problems": problems, "forced_stop": running.forced}
 
 
-def _is_problem(system: System, line: str) -> bool:
+def is_problem(system: System, line: str) -> bool:
     if system.key.startswith("gigqd"):  # JSON lines at warning and above: every one is worth seeing
         return bool(line.strip())
     return any(word in line for word in ("ERROR", "Traceback", "CRITICAL"))
