@@ -170,9 +170,7 @@ class ClusterRun:
         kinds = [KILL_HOST, CUT_HOST, RESTART_DAEMON] * self.plan.rounds
         self.rng.shuffle(kinds)
         self._wait(lambda: self._runs_so_far() >= 50, "the first jobs to run", 30)
-        for kind in kinds:
-            if self._all_final():
-                break
+        for kind in kinds:  # every one, even once the clients' jobs are all final: each fault is under test
             {KILL_HOST: self._kill_host, CUT_HOST: self._cut_host, RESTART_DAEMON: self._restart_daemon}[kind]()
             self._pause(self.rng.uniform(1.0, 2.0))
 
