@@ -18,9 +18,9 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=os.env
 
 @app.task(name="noop")
 def noop(i: int = 0, t: float = 0.0) -> None:
-    benchjobs.noop(i, t)
+    benchjobs.noop(i=i, t=t)
 
 
 @app.task(name="sleep10")
 def sleep10(i: int = 0, t: float = 0.0) -> None:
-    benchjobs.sleep10(i, t)
+    benchjobs.sleep10(i=i, t=t)
