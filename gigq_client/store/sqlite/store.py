@@ -50,17 +50,21 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         self._known_queues: set[str] = set()  # queue names this process has recorded
         self._queue_writes, self._file_mode = turns.mode_of(queue_writes), file_mode
         self._doorbell = Doorbell(self.daemons)
+        self._open_schema(initialize)
+
+    def _open_schema(self, initialize: bool) -> None:
+        """Create and migrate the file (initialize), or insist it is already a store at the latest schema."""
         connection.check_path(self.path)
         if initialize:
-            connection.create_private(self.path, file_mode)
+            connection.create_private(self.path, self._file_mode)
         elif not os.path.exists(self.path):
             raise StoreError(f"{self.path} does not exist (initialize=False creates nothing)")
         conn = self._conn
-        connection.schema_version(conn, self.path, busy_timeout)  # refuses a newer schema, untouched
+        connection.schema_version(conn, self.path, self.busy_timeout)  # refuses a newer schema, untouched
         if initialize:
-            connection.enable_wal(conn, self.path, busy_timeout)
-            connection.migrate(conn, self.path, busy_timeout)
-        elif connection.schema_version(conn, self.path, busy_timeout) != connection.LATEST_VERSION:
+            connection.enable_wal(conn, self.path, self.busy_timeout)
+            connection.migrate(conn, self.path, self.busy_timeout)
+        elif connection.schema_version(conn, self.path, self.busy_timeout) != connection.LATEST_VERSION:
             raise StoreError(f"{self.path} is not initialised as a job store; open it with initialize=True")
 
     @property
