@@ -26,6 +26,7 @@ from comparison.joblog import JobLog
 
 from .paths import REPO
 from .phases import PhaseFailed, Place, fresh_place, is_problem, run_client
+from .server import Databases as FreshDatabases
 from .systems import System
 
 if REPO not in sys.path:
@@ -38,22 +39,12 @@ STOP_GRACE = 5.0
 
 
 @dataclass
-class Cluster:
-    """The hosts and the one server; new_database/drop as phases.fresh_place expects of a server."""
+class Cluster(FreshDatabases):
+    """The hosts and the one server, with new_database/drop as phases.fresh_place expects."""
 
     net: Network
     server: ThrowawayServer
     databases: Databases
-
-    def new_database(self) -> str:
-        return self.databases.new(migrated=False)
-
-    def drop(self, url: str) -> None:
-        self.databases.drop(url)
-
-    def version(self) -> str:
-        with self.databases.admin() as conn:
-            return conn.execute("SHOW server_version").fetchone()[0]
 
     def seen_from_hosts(self, url: str) -> str:
         """The same database as the hosts reach it: over the bridge, not 127.0.0.1."""

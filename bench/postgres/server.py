@@ -18,10 +18,10 @@ if REPO not in sys.path:
 from tests import postgres_server  # noqa: E402
 
 
-class Server:
-    def __init__(self) -> None:
-        self.url, self.throwaway = postgres_server.start_server()
-        self.databases = postgres_server.Databases(self.url, self.throwaway)
+class Databases:
+    """What phases.fresh_place expects of a server, given `self.databases`."""
+
+    databases: postgres_server.Databases
 
     def new_database(self) -> str:
         """An empty database (each system creates its own tables in it)."""
@@ -33,6 +33,12 @@ class Server:
     def version(self) -> str:
         with self.databases.admin() as conn:
             return conn.execute("SHOW server_version").fetchone()[0]
+
+
+class Server(Databases):
+    def __init__(self) -> None:
+        self.url, self.throwaway = postgres_server.start_server()
+        self.databases = postgres_server.Databases(self.url, self.throwaway)
 
     def close(self) -> None:
         try:
