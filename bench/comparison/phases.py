@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import no_queue, processes, raw_sqlite
+from . import no_queue, outputs, processes, raw_sqlite
 from .joblog import JobLog
 from .systems import System
 
@@ -80,7 +79,7 @@ def enqueue_and_drain(system: System, plan: Plan, kind: str, jobs: int) -> dict:
             "drain_steady_per_s": jobs / (log.last_end() - log.first_start()),
             "repeated_starts": log.repeated_starts,
             "workers_used": len({pid for _, _, pid in log.starts.values()}),
-            **_gap_figures(log),
+            **outputs.gap_figures(log),
             **peak,
             **notes,
         }
@@ -115,7 +114,7 @@ def contention(system: System, plan: Plan) -> dict:
             _idle(running, BOOT_SECONDS, place)
             loaded = _burst(system, place, plan)
             if not log.wait_for(total, plan.drain_timeout, tick=running.alive):
-                raise PhaseFailed(_unfinished(log, total, plan.drain_timeout, running, place))
+                raise PhaseFailed(outputs.unfinished(log, total, plan.drain_timeout, running, place.folder))
         finally:
             processes.stop(running, plan.stop_grace)
         figures = {
@@ -144,7 +143,7 @@ def _burst(system: System, place: Place, plan: Plan) -> dict:
         for client in clients:
             out, err = client.communicate(timeout=CLIENT_TIMEOUT)
             if client.returncode != 0:
-                raise PhaseFailed(f"a burst client exited {client.returncode}: {_tail(err)}")
+                raise PhaseFailed(f"a burst client exited {client.returncode}: {outputs.tail(err)}")
             reports.append(json.loads(out.strip().splitlines()[-1]))
     except subprocess.TimeoutExpired:
         raise PhaseFailed(f"a burst client did not finish within {CLIENT_TIMEOUT:g} s") from None
@@ -160,10 +159,10 @@ def _burst(system: System, place: Place, plan: Plan) -> dict:
 def _submit_figures(burst: dict, prefix: str) -> dict:
     reports = burst["reports"]
     every = sorted(t * 1000 for r in reports for t in r["seconds"])
-    worst_p99 = max(_percentile(sorted(t * 1000 for t in r["seconds"]), 99) for r in reports)
+    worst_p99 = max(outputs.percentile(sorted(t * 1000 for t in r["seconds"]), 99) for r in reports)
     errors = sum(r["errors"] for r in reports)
     first_error = next((r["first_error"] for r in reports if r["first_error"]), None)
-    figures = {f"{prefix}_p50_ms": _percentile(every, 50), f"{prefix}_p99_ms": _percentile(every, 99),
+    figures = {f"{prefix}_p50_ms": outputs.percentile(every, 50), f"{prefix}_p99_ms": outputs.percentile(every, 99),
                f"{prefix}_max_ms": every[-1], f"{prefix}_worst_client_p99_ms": worst_p99,
                f"{prefix}_errors": errors, f"{prefix}_late_s": burst["late"]}
     if first_error:
@@ -182,7 +181,8 @@ def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
             _client(system, place, "latency",
                     "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
             if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
-                raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
+                raise PhaseFailed(outputs.unfinished(log, plan.latency_jobs, plan.latency_timeout,
+                                                     running, place.folder))
             _idle(running, SETTLE_SECONDS, place)
             cpu_percent = _idle_cpu(running, plan.cpu_seconds, place)
             rss = _rss(system, running, "rss")
@@ -190,8 +190,8 @@ def idle_latency_cpu_rss(system: System, plan: Plan) -> dict:
             processes.stop(running, plan.stop_grace)
         latencies = log.latencies_ms()
         return {
-            "latency_p50_ms": _percentile(latencies, 50),
-            "latency_p99_ms": _percentile(latencies, 99),
+            "latency_p50_ms": outputs.percentile(latencies, 50),
+            "latency_p99_ms": outputs.percentile(latencies, 99),
             "latency_max_ms": latencies[-1],
             "idle_cpu_percent": cpu_percent,
             **rss,
@@ -229,7 +229,7 @@ def _client(system: System, place: Place, action: str, *options: str) -> dict:
     except subprocess.TimeoutExpired:
         raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
     if done.returncode != 0:
-        raise PhaseFailed(f"client {action} exited {done.returncode}: {_tail(done.stderr)}")
+        raise PhaseFailed(f"client {action} exited {done.returncode}: {outputs.tail(done.stderr)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -254,7 +254,7 @@ def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> 
     try:
         unfinished = None
         if not log.wait_for(jobs, plan.drain_timeout, tick=tick):
-            unfinished = _unfinished(log, jobs, plan.drain_timeout, running, place)
+            unfinished = outputs.unfinished(log, jobs, plan.drain_timeout, running, place.folder)
         next_sample[0] = 0.0  # a drain shorter than the sampling interval still gets its workers sampled
         tick()
     finally:
@@ -268,7 +268,7 @@ def _idle(running: processes.Running, seconds: float, place: Place) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not running.alive():
-            raise PhaseFailed(f"the workers exited while idle: {_output_tail(place)}")
+            raise PhaseFailed(f"the workers exited while idle: {outputs.output_tail(place.folder)}")
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
@@ -290,28 +290,15 @@ def _rss(system: System, running: processes.Running, prefix: str) -> dict:
     }
 
 
-def _unfinished(log: JobLog, expected: int, timeout: float, running: processes.Running, place: Place) -> str:
-    why = f"the workers exited: {_output_tail(place)}" if not running.alive() else f"not done after {timeout:g} s"
-    return f"{len(log.ends)}/{expected} jobs finished: {why}"
 
 
-def _output_tail(place: Place) -> str:
-    path = os.path.join(place.folder, "process-1.log")
-    if not os.path.exists(path):
-        return "(no output)"
-    with open(path, errors="replace") as output:
-        return _tail(output.read(), 3) or "(no output)"
+
+
 
 
 def _log_notes(system: System, place: Place, running: processes.Running) -> dict:
     """Warnings and errors the system logged, and whether SIGKILL was needed to stop it."""
-    problems = []
-    for number in range(1, len(running.roots) + 1):
-        path = os.path.join(place.folder, f"process-{number}.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as output:
-                problems.extend(_problems(system, output))
-    return {"log_problems": problems, "forced_stop": running.forced}
+    return outputs.log_notes(place.folder, running, lambda lines: _problems(system, lines))
 
 
 def _problems(system: System, lines) -> list:
@@ -334,20 +321,6 @@ def _problems(system: System, lines) -> list:
     return found
 
 
-def _gap_figures(log: JobLog) -> dict:
-    gaps = log.gaps_ms()
-    if not gaps:
-        return {}
-    return {"gap_p50_ms": _percentile(gaps, 50), "gap_p99_ms": _percentile(gaps, 99), "gap_max_ms": gaps[-1],
-            "end_skew_ms": log.end_skew_ms()}
 
 
-def _percentile(sorted_values: list, percent: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
 

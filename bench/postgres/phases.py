@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from comparison import processes
+from comparison import outputs, processes
 from comparison.joblog import JobLog
 
 from .server import Server
@@ -71,7 +70,7 @@ def enqueue_and_drain(system: System, server: Server, plan: Plan, kind: str, job
             "drain_steady_per_s": jobs / (log.last_end() - log.first_start()),
             "repeated_starts": log.repeated_starts,
             "workers_used": len({pid for _, _, pid in log.starts.values()}),
-            **_gap_figures(log),
+            **outputs.gap_figures(log),
             **_log_notes(system, place, running),
         }
 
@@ -94,13 +93,14 @@ def idle_latency(system: System, server: Server, plan: Plan) -> dict:
             run_client(system, place, "latency",
                        "--jobs", str(plan.latency_jobs), "--interval", str(plan.latency_interval))
             if not log.wait_for(plan.latency_jobs, plan.latency_timeout, tick=running.alive):
-                raise PhaseFailed(_unfinished(log, plan.latency_jobs, plan.latency_timeout, running, place))
+                raise PhaseFailed(outputs.unfinished(log, plan.latency_jobs, plan.latency_timeout,
+                                                     running, place.folder))
         finally:
             processes.stop(running, plan.stop_grace)
         latencies = log.latencies_ms()
         return {
-            "latency_p50_ms": percentile(latencies, 50),
-            "latency_p99_ms": percentile(latencies, 99),
+            "latency_p50_ms": outputs.percentile(latencies, 50),
+            "latency_p99_ms": outputs.percentile(latencies, 99),
             "latency_max_ms": latencies[-1],
             **_log_notes(system, place, running),
         }
@@ -125,7 +125,7 @@ def run_client(system: System, place: Place, action: str, *options: str) -> dict
     except subprocess.TimeoutExpired:
         raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
     if done.returncode != 0:
-        raise PhaseFailed(f"client {action} exited {done.returncode}: {_tail(done.stderr)}")
+        raise PhaseFailed(f"client {action} exited {done.returncode}: {outputs.tail(done.stderr)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -137,7 +137,7 @@ def _drain(system: System, plan: Plan, place: Place, log: JobLog, jobs: int) -> 
     running = _start(system, place)
     try:
         finished = log.wait_for(jobs, plan.drain_timeout, tick=running.alive)
-        unfinished = None if finished else _unfinished(log, jobs, plan.drain_timeout, running, place)
+        unfinished = None if finished else outputs.unfinished(log, jobs, plan.drain_timeout, running, place.folder)
     finally:
         processes.stop(running, plan.stop_grace)
     if unfinished:
@@ -149,32 +149,20 @@ def _idle(running: processes.Running, seconds: float, place: Place) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not running.alive():
-            raise PhaseFailed(f"the workers exited while idle: {_output_tail(place)}")
+            raise PhaseFailed(f"the workers exited while idle: {outputs.output_tail(place.folder)}")
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
-def _unfinished(log: JobLog, expected: int, timeout: float, running: processes.Running, place: Place) -> str:
-    why = f"the workers exited: {_output_tail(place)}" if not running.alive() else f"not done after {timeout:g} s"
-    return f"{len(log.ends)}/{expected} jobs finished: {why}"
 
 
-def _output_tail(place: Place) -> str:
-    path = os.path.join(place.folder, "process-1.log")
-    if not os.path.exists(path):
-        return "(no output)"
-    with open(path, errors="replace") as output:
-        return _tail(output.read(), 3) or "(no output)"
+
+
 
 
 def _log_notes(system: System, place: Place, running: processes.Running) -> dict:
     """Errors the system logged, and whether SIGKILL was needed to stop it."""
-    problems = []
-    for number in range(1, len(running.roots) + 1):
-        path = os.path.join(place.folder, f"process-{number}.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as output:
-                problems.extend(line.rstrip() for line in output if is_problem(system, line))
-    return {"log_problems": problems, "forced_stop": running.forced}
+    return outputs.log_notes(place.folder, running,
+                             lambda lines: [line.rstrip() for line in lines if is_problem(system, line)])
 
 
 def is_problem(system: System, line: str) -> bool:
@@ -183,20 +171,6 @@ def is_problem(system: System, line: str) -> bool:
     return any(word in line for word in ("ERROR", "Traceback", "CRITICAL"))
 
 
-def _gap_figures(log: JobLog) -> dict:
-    """In each worker, the time from one job's end to its next job's start (what the queue
-    adds to a job), and how far apart the workers' last jobs ended."""
-    gaps = log.gaps_ms()
-    if not gaps:
-        return {}
-    return {"gap_p50_ms": percentile(gaps, 50), "gap_p99_ms": percentile(gaps, 99), "end_skew_ms": log.end_skew_ms()}
 
 
-def percentile(sorted_values: list, percent: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
-
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
