@@ -30,10 +30,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from comparison.driver import progress, rotated, settle, source_state, stop_on_sigterm  # noqa: E402
 from comparison.report import Results, rate, spread, times  # noqa: E402
 from postgres import peers_venv, scale, systems  # noqa: E402
 from postgres.phases import PhaseFailed  # noqa: E402
-from postgres_compare import progress, rotated, settle, source_state, stop_on_sigterm  # noqa: E402
 
 HOST_COUNTS = (1, 2, 3)
 KINDS = {"noop": "no-op", "sleep10": "10 ms"}

@@ -49,20 +49,18 @@ import importlib.metadata
 import json
 import os
 import platform
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
-from typing import Callable
 
 import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from comparison import peers_venv, phases, report, systems  # noqa: E402
-from comparison.phases import PhaseFailed, Plan  # noqa: E402
+from comparison.driver import measure_one, rotated, source_state, stop_on_sigterm  # noqa: E402
+from comparison.phases import Plan  # noqa: E402
 
 ALL_SYSTEMS = ["gigqd", "gigqd-batched", "gigq", "huey", "raw"]
 CHOSEN_WITH = {"gigqd-batched": "gigqd"}  # rows measured whenever the system named is chosen
@@ -119,18 +117,6 @@ def make_systems(wanted: list) -> tuple:
     return chosen, versions
 
 
-def source_state() -> str:
-    """Which commit gigqd runs from, and whether its sources differ from it (read-only git calls)."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=systems.REPO, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "gigqd", "gigq_client"], cwd=systems.REPO,
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    if not commit:
-        return ""
-    return f" (git {commit}" + (", with uncommitted changes in gigqd/ or gigq_client/)" if changed else ")")
 
 
 # the run ----------------------------------------------------------------------
@@ -167,11 +153,6 @@ def phase_list(plan: Plan, chosen: dict, include_raw: bool) -> list:
     ]
 
 
-def rotated(items: list, rep: int) -> list:
-    if not items:
-        return items
-    shift = rep % len(items)
-    return items[shift:] + items[:shift]
 
 
 def run(plan: Plan, chosen: dict, include_raw: bool, reps: int, records: list) -> report.Results:
@@ -181,35 +162,12 @@ def run(plan: Plan, chosen: dict, include_raw: bool, reps: int, records: list) -
         turn = rotated(order, rep)
         for phase, taking_part, measure in phase_list(plan, chosen, include_raw):
             for key in [k for k in turn if k in taking_part]:
-                measure_one(results, records, rep, reps, phase, key, measure)
+                measure_one(results, records, rep, reps, phase, key, measure, summary=summary)
     return results
 
 
-def settle(quiet_percent: float = 15.0, longest: float = 3.0) -> None:
-    """Before each measurement: write out what the last one left dirty, then wait (3 s
-    at most) for the machine to go quiet, so no measurement pays for its predecessor's
-    teardown (a single submit_many call measured 81k jobs/s right after a drain, and
-    111-116k in ten calls in a row on a quiet machine)."""
-    os.sync()
-    deadline = time.monotonic() + longest
-    while psutil.cpu_percent(interval=0.2) > quiet_percent and time.monotonic() < deadline:
-        pass
 
 
-def measure_one(results: report.Results, records: list, rep: int, reps: int, phase: str, key: str,
-                measure: Callable[[str], dict]) -> None:
-    settle()
-    started = time.monotonic()
-    try:
-        figures = measure(key)
-    except PhaseFailed as failure:
-        results.fail(key, rep, phase, str(failure))
-        records.append({"rep": rep + 1, "system": key, "phase": phase, "error": str(failure)})
-        progress(f"[rep {rep + 1}/{reps}] {phase} · {key}: FAILED ({failure}) in {time.monotonic() - started:.1f} s")
-        return
-    results.put(key, rep, figures)
-    records.append({"rep": rep + 1, "system": key, "phase": phase, **figures})
-    progress(f"[rep {rep + 1}/{reps}] {phase} · {key}: {summary(figures)} in {time.monotonic() - started:.1f} s")
 
 
 def summary(figures: dict) -> str:
@@ -218,8 +176,6 @@ def summary(figures: dict) -> str:
     return ", ".join(shown[:4])
 
 
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def sleep_overshoot_ms(samples: int = 100) -> float:
@@ -275,11 +231,6 @@ def write_json(path: str, args: argparse.Namespace, plan: Plan, versions: dict, 
                    "plan": vars(plan), "reps": args.reps, "measurements": records}, output, indent=1)
 
 
-def stop_on_sigterm() -> None:
-    """A SIGTERM to the harness unwinds like Ctrl-C, so every `finally` ends its processes."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main(argv: list) -> int:

@@ -44,20 +44,19 @@ import importlib.metadata
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
-from typing import Callable
 
 import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from comparison.driver import measure_one, rotated, source_state, stop_on_sigterm  # noqa: E402
 from comparison.report import Results  # noqa: E402
 from postgres import peers_venv, phases, report, systems  # noqa: E402
 from postgres.paths import REPO  # noqa: E402
-from postgres.phases import PhaseFailed, Plan  # noqa: E402
+from postgres.phases import Plan  # noqa: E402
 from postgres.server import Server  # noqa: E402
 
 ALL_SYSTEMS = list(report.ORDER)
@@ -114,18 +113,6 @@ def make_systems(wanted: list) -> tuple:
     return chosen, versions
 
 
-def source_state() -> str:
-    """Which commit gigqd runs from, and whether its sources differ from it (read-only git calls)."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "gigqd", "gigq_client"], cwd=REPO,
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    if not commit:
-        return ""
-    return f" (git {commit}" + (", with uncommitted changes in gigqd/ or gigq_client/)" if changed else ")")
 
 
 # the run ----------------------------------------------------------------------
@@ -145,9 +132,6 @@ def phase_list(plan: Plan, chosen: dict, server: Server) -> list:
     ]
 
 
-def rotated(items: list, rep: int) -> list:
-    shift = rep % len(items) if items else 0
-    return items[shift:] + items[:shift]
 
 
 def run(plan: Plan, chosen: dict, server: Server, reps: int, records: list, quiet_wait: float) -> Results:
@@ -160,34 +144,10 @@ def run(plan: Plan, chosen: dict, server: Server, reps: int, records: list, quie
     return results
 
 
-def settle(longest: float, quiet_percent: float = 15.0) -> None:
-    """Before each measurement: write out what the last one left dirty, then wait (`longest`
-    seconds at most) for the machine to go quiet, the same for every system."""
-    os.sync()
-    deadline = time.monotonic() + longest
-    while psutil.cpu_percent(interval=0.2) > quiet_percent and time.monotonic() < deadline:
-        pass
 
 
-def measure_one(results: Results, records: list, rep: int, reps: int, phase: str, key: str,
-                measure: Callable[[str], dict], quiet_wait: float) -> None:
-    settle(quiet_wait)
-    started = time.monotonic()
-    try:
-        figures = measure(key)
-    except PhaseFailed as failure:
-        results.fail(key, rep, phase, str(failure))
-        records.append({"rep": rep + 1, "system": key, "phase": phase, "error": str(failure)})
-        progress(f"[rep {rep + 1}/{reps}] {phase} · {key}: FAILED ({failure}) in {time.monotonic() - started:.1f} s")
-        return
-    results.put(key, rep, figures)
-    records.append({"rep": rep + 1, "system": key, "phase": phase, **figures})
-    shown = ", ".join(f"{name} {value:,.2f}" for name, value in figures.items() if isinstance(value, float))
-    progress(f"[rep {rep + 1}/{reps}] {phase} · {key}: {shown} in {time.monotonic() - started:.1f} s")
 
 
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 # output -----------------------------------------------------------------------
@@ -239,11 +199,6 @@ def claim_cost(server: Server) -> None:
         server.drop(url)
 
 
-def stop_on_sigterm() -> None:
-    """A SIGTERM to the harness unwinds like Ctrl-C, so every `finally` ends its processes."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main(argv: list) -> int:

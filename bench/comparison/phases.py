@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from . import no_queue, outputs, processes, raw_sqlite
+from .driver import PhaseFailed
 from .joblog import JobLog
 from .systems import System
 
@@ -27,9 +28,6 @@ CLIENT_TIMEOUT = 300.0
 BOOT_SECONDS = 1.0  # a started daemon's workers are ready well within this
 BURST_LEAD_SECONDS = 2.0  # time for every burst client to start python and open the store
 
-
-class PhaseFailed(Exception):
-    pass
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from comparison import outputs, processes
+from comparison.driver import PhaseFailed
 from comparison.joblog import JobLog
 
 from .server import Server
@@ -25,9 +26,6 @@ from .systems import System
 
 CLIENT_TIMEOUT = 300.0
 
-
-class PhaseFailed(Exception):
-    pass
 
 
 @dataclass
