@@ -4,6 +4,7 @@ the machine went quiet, a failure recorded and the run carried on."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,12 +14,29 @@ from typing import Callable
 
 import psutil
 
+from . import outputs
 from .report import Results
 from .systems import REPO
+
+CLIENT_TIMEOUT = 300.0  # seconds for one client call (init, enqueue, submit_many...)
 
 
 class PhaseFailed(Exception):
     """One measurement of one system could not complete; the run goes on without it."""
+
+
+def run_client(system, store: str, folder: str, job_log: str, action: str, *options: str) -> dict:
+    """Run one of the system's client actions against `store` (a file or a URL); its last
+    line of output is the JSON of its figures."""
+    argv = system.client_argv(action, store, *options)
+    try:
+        done = subprocess.run(argv, cwd=folder, env=system.env(store, job_log),
+                              capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
+    if done.returncode != 0:
+        raise PhaseFailed(f"client {action} exited {done.returncode}: {outputs.tail(done.stderr)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def source_state() -> str:

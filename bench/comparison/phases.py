@@ -17,14 +17,13 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import no_queue, outputs, processes, raw_sqlite
-from .driver import PhaseFailed
+from . import driver, no_queue, outputs, processes, raw_sqlite
+from .driver import CLIENT_TIMEOUT, PhaseFailed
 from .joblog import JobLog
 from .systems import System
 
 RSS_SAMPLE_SECONDS = 0.25
 SETTLE_SECONDS = 0.5  # after the last latency job, before idle CPU is sampled
-CLIENT_TIMEOUT = 300.0
 BOOT_SECONDS = 1.0  # a started daemon's workers are ready well within this
 BURST_LEAD_SECONDS = 2.0  # time for every burst client to start python and open the store
 
@@ -220,15 +219,7 @@ def _place(system: System) -> Iterator[Place]:
 
 
 def _client(system: System, place: Place, action: str, *options: str) -> dict:
-    argv = system.client_argv(action, place.db, *options)
-    try:
-        done = subprocess.run(argv, cwd=place.folder, env=system.env(place.db, place.job_log),
-                              capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
-    if done.returncode != 0:
-        raise PhaseFailed(f"client {action} exited {done.returncode}: {outputs.tail(done.stderr)}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return driver.run_client(system, place.db, place.folder, place.job_log, action, *options)
 
 
 def _start(system: System, place: Place) -> processes.Running:

@@ -9,23 +9,18 @@ and the database is dropped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from comparison import outputs, processes
+from comparison import driver, outputs, processes
 from comparison.driver import PhaseFailed
 from comparison.joblog import JobLog
 
 from .server import Server
 from .systems import System
-
-CLIENT_TIMEOUT = 300.0
-
 
 
 @dataclass
@@ -116,15 +111,7 @@ def fresh_place(system: System, server: Server) -> Iterator[Place]:
 
 
 def run_client(system: System, place: Place, action: str, *options: str) -> dict:
-    argv = system.client_argv(action, place.url, *options)
-    try:
-        done = subprocess.run(argv, cwd=place.folder, env=system.env(place.url, place.job_log),
-                              capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise PhaseFailed(f"client {action} did not finish within {CLIENT_TIMEOUT:g} s") from None
-    if done.returncode != 0:
-        raise PhaseFailed(f"client {action} exited {done.returncode}: {outputs.tail(done.stderr)}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return driver.run_client(system, place.url, place.folder, place.job_log, action, *options)
 
 
 def _start(system: System, place: Place) -> processes.Running:
