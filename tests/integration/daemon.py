@@ -135,10 +135,14 @@ def pids_in(path: Path) -> list[int]:
 
 
 def wait_until_dead(pids, timeout: float = 10.0) -> None:
-    def all_dead():
-        return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids)
+    wait_for(lambda: all(_dead(pid) for pid in pids), timeout=timeout, what=f"processes {pids} to die")
 
-    wait_for(all_dead, timeout=timeout, what=f"processes {pids} to die")
+
+def _dead(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # gone, even if it went between two looks
+        return True
 
 
 def now() -> float:
