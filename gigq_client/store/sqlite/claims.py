@@ -13,9 +13,10 @@ from ..base import COMPLETED, Claim, ClaimedJob, OrphanJudge, Outcome, RunningCl
 from . import executions, finish, graph
 
 _READY = "status = 'pending' AND blockers = 0 AND wait_until IS NULL"
-# INDEXED BY pins the walk to the ready index: the planner would otherwise prefer the
-# status index and sort every pending row, and claim cost would grow with the queue.
-_BY_QUEUE = "jobs INDEXED BY idx_jobs_ready_by_queue"
+# INDEXED BY pins the walk to the state index, whose equality prefix (status, queue,
+# blockers, wait_until) leaves the ready jobs of a queue in claim order: a plan that
+# sorted them instead would make claim cost grow with the queue.
+_BY_QUEUE = "jobs INDEXED BY idx_jobs_state"
 _WAITING = "jobs INDEXED BY idx_jobs_waiting"
 _FENCE = finish.FENCE
 
