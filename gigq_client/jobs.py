@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import array
 import math
 import os
+import sys
+import time
 from enum import Enum
 from typing import Any, Callable, Optional, Union
 
@@ -39,31 +42,48 @@ FINAL_STATUSES = frozenset(s.value for s in JobStatus if s.is_final)
 
 _IDS: list[str] = []  # made ahead, 256 at a time: one getrandom() instead of one per job
 os.register_at_fork(after_in_child=_IDS.clear)  # a forked child must never hand out its parent's ids
+_last_stamp = 0  # the last (milliseconds << 12 | sequence) handed out by this process
 
 
 def new_id() -> str:
-    """A random (version 4) UUID string, made without uuid.UUID's checks: a submit's hot path."""
+    """A time-ordered (version 7) UUID string, made without uuid.UUID's checks: a
+    submit's hot path. Ids made later sort later, so a job's row and its key land at
+    the right edge of the id index instead of on a random page: with random ids a
+    submit into a table of 400,000 jobs ran 2.4x slower, each insert missing the cache."""
     try:
         return _IDS.pop()
     except IndexError:
-        _IDS.extend(_make_ids(256))
+        _IDS.extend(reversed(_make_ids(256)))  # popped from the end: oldest first
         return _IDS.pop()
 
 
-_VERSION_4 = bytes(b & 0x0F | 0x40 for b in range(256))
 _VARIANT_RFC_4122 = bytes(b & 0x3F | 0x80 for b in range(256))
-
+_VERSION_7 = 0x7 << 12
 
 # Where each of a UUID's 32 hex digits goes in its 36-character text (8-4-4-4-12).
 _DIGIT_AT = [j + (j >= 8) + (j >= 12) + (j >= 16) + (j >= 20) for j in range(32)]
 
 
 def _make_ids(count: int) -> list[str]:
-    """count UUID4 strings. Every step runs in C, one step per digit position for the
-    whole batch: formatting each id in Python cost as much as all the rest of a Job."""
+    """count (at most 4,096) version 7 UUID strings in increasing order: 48 bits of Unix
+    milliseconds, 12 bits of sequence within the millisecond (RFC 9562's method 1; a
+    batch that would run over starts on the next millisecond), 62 random bits. Every
+    step runs in C, one step per byte or digit position for the whole batch: formatting
+    each id in Python cost as much as all the rest of a Job."""
+    global _last_stamp
+    first = max(time.time_ns() // 1_000_000 << 12, _last_stamp + 1)
+    if (first & 0xFFF) + count > 0x1000:
+        first = ((first >> 12) + 1) << 12
+    _last_stamp = first + count - 1
+    base = (first >> 12) << 16 | _VERSION_7 | first & 0xFFF
+    stamps = array.array("Q", range(base, base + count))
+    if sys.byteorder == "little":
+        stamps.byteswap()
+    stamp_bytes = stamps.tobytes()
     raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = raw[6::16].translate(_VERSION_4)
     raw[8::16] = raw[8::16].translate(_VARIANT_RFC_4122)
+    for k in range(8):
+        raw[k::16] = stamp_bytes[k::8]
     digits = raw.hex().encode()
     text = bytearray(b"-" * 36 + b",") * count  # the dashes and a separator in place
     for j, at in enumerate(_DIGIT_AT):

@@ -126,15 +126,31 @@ def test_fast_timestamps_match_datetime_isoformat():
         assert len(iso(epoch)) == len(expected) and iso(epoch).endswith("+00:00")
 
 
-def test_generated_ids_are_version_4_uuids():
+def test_generated_ids_are_time_ordered_version_7_uuids():
+    import time
     import uuid
 
+    from gigq_client import jobs
     from gigq_client.jobs import new_id
 
-    ids = {new_id() for _ in range(1000)}
-    assert len(ids) == 1000
-    parsed = [(i, uuid.UUID(i)) for i in ids]
-    assert all(u.version == 4 and u.variant == uuid.RFC_4122 and str(u) == i for i, u in parsed)
+    jobs._IDS.clear()  # ids made ahead by earlier tests carry earlier stamps
+    before_ms = time.time_ns() // 1_000_000
+    ids = [new_id() for _ in range(1000)]
+    after_ms = time.time_ns() // 1_000_000 + 1  # a sequence that runs over may move on a millisecond
+    assert len(set(ids)) == 1000
+    assert ids == sorted(ids), "ids made later must sort later"
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids))
+    stamps = [u.int >> 80 for u in parsed]
+    assert before_ms <= stamps[0] and stamps[-1] <= after_ms
+
+
+def test_ids_stay_distinct_and_ordered_when_made_faster_than_a_millisecond():
+    from gigq_client import jobs
+
+    made = [jobs._make_ids(size) for size in (4096, 1, 4096, 3000, 3000)]  # far more than 4,096 a millisecond
+    ids = [i for batch in made for i in batch]
+    assert len(set(ids)) == len(ids) and ids == sorted(ids)
 
 
 def test_settings_changed_after_construction_are_checked_again_at_submit(tmp_path):
