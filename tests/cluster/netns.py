@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ OWNERS = "/run/gigq-test-netns"  # <tag> -> pid of the test process that made th
 
 
 # The host's pid 1: names the host, then reaps orphans until it is killed.
-_INIT = ("import os, signal, socket, sys\nsocket.sethostname(sys.argv[1])\n"
+_INIT = ("import os, signal, socket, sys\nsocket.sethostname(sys.argv[1])\nprint('named', flush=True)\n"
          "signal.signal(signal.SIGCHLD, lambda *_: None)\n"
          "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        signal.pause()\n")
 
@@ -46,6 +47,14 @@ def _wait_for_child(parent: int, timeout: float = 10.0) -> int:
             return int(children[0])
         time.sleep(0.01)
     raise RuntimeError(f"the host's init did not start under pid {parent}")
+
+
+def _wait_until_named(init: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Wait for the init's line saying it has set the host's name."""
+    ready, _, _ = select.select([init.stdout], [], [], timeout)
+    said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
+    if said != "named":
+        raise RuntimeError(f"the host's init did not name its host within {timeout:g} s: {said!r}")
 
 
 def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,7 +75,8 @@ class Host:
         namespaces, so its processes see only each other's pids (as on a machine of its
         own) and its own hostname. Every later start() joins these namespaces."""
         init = self.start_raw(["ip", "netns", "exec", self.name, "unshare", "--uts", "--pid", "--mount", "--fork",
-                               "--mount-proc", sys.executable, "-c", _INIT, self.hostname])
+                               "--mount-proc", sys.executable, "-c", _INIT, self.hostname], stdout=subprocess.PIPE)
+        _wait_until_named(init)  # a process started before would still see the machine's own hostname
         self.init_pid = _wait_for_child(init.pid)
 
     def start(self, argv: list[str], env: Optional[dict] = None, cwd: Optional[str] = None,
