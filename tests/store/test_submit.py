@@ -38,3 +38,16 @@ def test_a_submitted_job_reads_back_as_given(store, batch):
             job.priority, job.timeout, job.retry_delay, job.pass_parent_results)
         assert (row["run_at"] is None) == (job.run_at is None) and row["status"] == "pending"
     assert [j.name for j in store.claim("w", ["q\tueue"], 5)] == [AWKWARD]
+
+
+def test_jobs_of_a_status_are_listed_newest_first_whether_recent_or_long_ago(store):
+    jobs = [new_job(f"j{i}", queue="q" if i % 2 else "default") for i in range(2_100)]
+    store.enqueue(jobs)
+    for job in jobs[:3]:  # cancelled long ago: none among the newest 2,000 jobs
+        assert store.cancel(job.id)
+    newest_pending = [j["name"] for j in store.list_jobs("pending", 3, None)]
+    assert newest_pending == ["j2099", "j2098", "j2097"]
+    assert [j["name"] for j in store.list_jobs("pending", 2, "default")] == ["j2098", "j2096"]
+    assert [j["name"] for j in store.list_jobs("cancelled", 2, None)] == ["j2", "j1"]
+    assert [j["name"] for j in store.list_jobs("cancelled", 5, "default")] == ["j2", "j0"]
+    assert store.list_jobs("failed", 5, None) == []

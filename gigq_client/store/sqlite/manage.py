@@ -13,6 +13,11 @@ from . import executions, graph
 
 _SELECT_JOB = f"SELECT {', '.join(rows.JOB_COLUMNS)}"
 _CLEARABLE = "status IN ('completed', 'cancelled')"
+_RECENT_ROWS = 2_000
+# The newest jobs first, by the table's own order (a subquery with LIMIT is not merged
+# into the outer query, so its WHERE cannot send the scan to an index instead).
+_RECENT_OF = (f"{_SELECT_JOB} FROM (SELECT rowid AS newest, * FROM jobs ORDER BY rowid DESC LIMIT ?)"
+              " WHERE {where} ORDER BY newest DESC LIMIT ?")
 
 
 class ManageOperations:
@@ -37,6 +42,12 @@ class ManageOperations:
         return True, status, rows.loads(result)
 
     def list_jobs(self, status: Optional[str], limit: int, queue: Optional[str]) -> list[dict[str, Any]]:
+        """The newest jobs, of one status and queue if given. The state index does not
+        keep a status's jobs newest first, so listing by status through it sorts every
+        job of that status (half a second for the completed ones of 300,000 jobs). The
+        newest RECENT_ROWS jobs are looked at first: enough for a common status; a rare
+        one, or one missing among them, is then found through the index, which has few
+        of it to sort."""
         where, args = [], []
         if status is not None:
             where.append("status = ?")
@@ -44,8 +55,13 @@ class ManageOperations:
         if queue is not None:
             where.append("queue = ?")
             args.append(queue)
+        limit = int(limit)
+        if status is not None and limit < _RECENT_ROWS:
+            found = self._read(_RECENT_OF.format(where=" AND ".join(where)), (_RECENT_ROWS, *args, limit))
+            if len(found) == limit:
+                return [rows.job_dict(row) for row in found]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        found = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY rowid DESC LIMIT ?", (*args, int(limit)))
+        found = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY rowid DESC LIMIT ?", (*args, limit))
         return [rows.job_dict(row) for row in found]
 
     def stats(self, queue: Optional[str] = None) -> dict[str, int]:
