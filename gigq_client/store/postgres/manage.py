@@ -11,7 +11,8 @@ from ..rules import REQUEUEABLE
 from . import graph
 from .values import iso, moment, seconds
 
-_SELECT_JOB = f"SELECT {', '.join(rows.JOB_COLUMNS)}"
+_COLUMNS = ", ".join(rows.JOB_COLUMNS)
+_SELECT_JOB = f"SELECT {_COLUMNS}"
 _TIMES = ("created_at", "updated_at", "started_at", "completed_at", "retry_after", "run_at")
 _SECONDS = ("timeout", "retry_delay")
 _CLEARABLE = "status IN ('completed', 'cancelled')"
@@ -53,8 +54,19 @@ class ManageOperations:
         if queue is not None:
             where.append("queue = %s")
             args.append(queue)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        if status is None:  # the newest of each status (jobs_status, walked backwards), merged
+            return self._list_every_status(queue, int(limit))
+        clause = f" WHERE {' AND '.join(where)}"
         found = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY seq DESC LIMIT %s", (*args, int(limit)))
+        return [_job_dict(row) for row in found]
+
+    def _list_every_status(self, queue: Optional[str], limit: int) -> list[dict[str, Any]]:
+        in_queue = " AND queue = %s" if queue is not None else ""
+        branch = f"(SELECT seq, {_COLUMNS} FROM jobs WHERE status = %s{in_queue} ORDER BY seq DESC LIMIT %s)"
+        union = " UNION ALL ".join([branch] * len(JobStatus))
+        args = [value for status in JobStatus for value in ((status.value, queue, limit) if queue is not None
+                                                             else (status.value, limit))]
+        found = self._read(f"SELECT {_COLUMNS} FROM ({union}) AS newest ORDER BY seq DESC LIMIT %s", (*args, limit))
         return [_job_dict(row) for row in found]
 
     def stats(self, queue: Optional[str] = None) -> dict[str, int]:
