@@ -51,3 +51,6 @@ def test_jobs_of_a_status_are_listed_newest_first_whether_recent_or_long_ago(sto
     assert [j["name"] for j in store.list_jobs("cancelled", 2, None)] == ["j2", "j1"]
     assert [j["name"] for j in store.list_jobs("cancelled", 5, "default")] == ["j2", "j0"]
     assert store.list_jobs("failed", 5, None) == []
+    claimed = store.claim("w", ["default"], 2)  # the oldest two pending in that queue
+    assert [j.name for j in claimed] == ["j4", "j6"]
+    assert [j["name"] for j in store.list_jobs("running", 5, None)] == ["j6", "j4"]
