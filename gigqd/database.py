@@ -30,6 +30,25 @@ def open_for(settings: Settings, queue_writes: str = "bounded") -> Store:
                       queue_writes=queue_writes)
 
 
+# The supervisor's store calls wait at most this long for SQLite's write lock. Its loop
+# must go on turning: a worker frozen (SIGSTOP, a frozen cgroup) while it holds the lock
+# keeps every writer waiting until the watchdog kills it, and the lock goes with it. A
+# duty that could not write in time logs it and tries again on its next turn.
+LOOP_BUSY_TIMEOUT = 1.0
+
+
+def open_for_supervisor(settings: Settings) -> Store:
+    """The supervisor's store: created and migrated with the patience of any client, then
+    used with LOOP_BUSY_TIMEOUT (SQLite; a server's locks are not waited on this way)."""
+    # "off": no helper thread in the process that forks the workers.
+    store = open_for(settings, queue_writes="off")
+    if is_url(settings.db) or settings.busy_timeout <= LOOP_BUSY_TIMEOUT:
+        return store
+    store.close()
+    return open_store(settings.db, initialize=False, busy_timeout=LOOP_BUSY_TIMEOUT, synchronous=settings.synchronous,
+                      queue_writes="off")
+
+
 def location(db: str) -> str:
     """`db` as absolute path, or the URL as given (never rewritten: it may hold a password)."""
     return db if is_url(db) else os.path.abspath(db)

@@ -234,3 +234,16 @@ def rendezvous(folder, count, timeout=30.0):
             raise TimeoutError(f"only {len(os.listdir(folder))} of {count} runs were running together")
         time.sleep(0.01)
     return os.getpid()
+
+
+def freeze_holding_the_write_lock(db):
+    """Take SQLite's write lock on the queue's database, then stop this process (the
+    worker) with it held, as a worker frozen mid-commit would be."""
+    import signal
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    os.kill(os.getpid(), signal.SIGSTOP)
+    conn.execute("ROLLBACK")
+    return "thawed"

@@ -68,8 +68,7 @@ class Supervisor(PeriodicDuties):
 
     def start(self) -> None:
         settings = self.settings
-        # "off": no helper thread in the process that forks the workers.
-        self.store = database.open_for(settings, queue_writes="off")
+        self.store = database.open_for_supervisor(settings)
         if settings.socket_group:
             database.share_with_group(settings)
         processes.become_subreaper()
