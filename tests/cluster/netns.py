@@ -51,11 +51,8 @@ def _wait_for_child(parent: int, timeout: float = 10.0) -> int:
 
 def _wait_until_named(init: subprocess.Popen, timeout: float = 10.0) -> None:
     """Wait for the init's line saying it has set the host's name."""
-    try:
-        ready, _, _ = select.select([init.stdout], [], [], timeout)
-        said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
-    finally:
-        init.stdout.close()  # one line is all it says: the pipe would stay open in the test process
+    ready, _, _ = select.select([init.stdout], [], [], timeout)
+    said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
     if said != "named":
         raise RuntimeError(f"the host's init did not name its host within {timeout:g} s: {said!r}")
 
