@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import select
 import signal
 import socket
 import sys
@@ -13,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import NoReturn
 
-from gigq_client import GigqError
+from gigq_client import GigqError, fdwait
 from gigq_client.execute import Executor, describe
 from gigq_client.store import COMPLETED
 
@@ -199,8 +198,7 @@ class PooledLoop:
         self._read_messages(wait)
 
     def _read_messages(self, timeout: float) -> None:
-        ready, _, _ = select.select([self.spec.wake_fd], [], [], timeout)
-        if not ready:
+        if not fdwait.readable(self.spec.wake_fd, timeout):
             return
         data = os.read(self.spec.wake_fd, 4096)
         if not data:  # EOF: the supervisor's end closed (it may not have been reparented yet)

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import random
-import select
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Optional
+
+from gigq_client import fdwait
 
 PREFIX = "gq"  # every name made here starts with it, so a clean-up finds them all
 OWNERS = "/run/gigq-test-netns"  # <tag> -> pid of the test process that made that network
@@ -51,7 +52,7 @@ def _wait_for_child(parent: int, timeout: float = 10.0) -> int:
 
 def _wait_until_named(init: subprocess.Popen, timeout: float = 10.0) -> None:
     """Wait for the init's line saying it has set the host's name."""
-    ready, _, _ = select.select([init.stdout], [], [], timeout)
+    ready = fdwait.readable(init.stdout.fileno(), timeout)
     said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
     if said != "named":
         raise RuntimeError(f"the host's init did not name its host within {timeout:g} s: {said!r}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import select
+import os
 import uuid
 
-from gigq_client.store import DaemonInfo
+from gigq_client import fdwait
+from gigq_client.store import DaemonInfo, open_store
 from tests.store.helpers import new_job
 
 
@@ -18,8 +19,7 @@ def _listen(store):
 
 
 def _readable(listener, timeout: float) -> bool:
-    ready, _, _ = select.select([listener], [], [], timeout)
-    return bool(ready)
+    return fdwait.readable(listener.fileno(), timeout)
 
 
 def test_a_notification_from_another_connection_wakes_the_listener(store, other_store):
@@ -64,3 +64,26 @@ def test_each_daemon_has_its_own_doorbell(store, other_store):
     finally:
         first.close()
         second.close()
+
+
+def test_a_process_holding_over_1024_descriptors_still_submits_claims_and_wakes(store_location):
+    """select() refuses descriptors from 1024 up; an application may hold that many files."""
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        store, other = open_store(store_location), open_store(store_location)
+        listener = _listen(store)
+        try:
+            for name in ("first", "second"):  # the second reuses the connections the first opened
+                other.enqueue([new_job(name)])
+                other.notify_new_jobs()
+                assert _readable(listener, timeout=10), "the listener's descriptor never became readable"
+                assert listener.drain() is True
+                assert [job.name for job in store.claim("w", None, 10)] == [name]
+            assert max(listener.fds()) > 1024, "the test meant to run with high descriptor numbers"
+        finally:
+            listener.close()
+            store.close()
+            other.close()
+    finally:
+        for fd in held:
+            os.close(fd)

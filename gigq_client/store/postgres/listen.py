@@ -16,6 +16,7 @@ import select
 import time
 from typing import Any, Optional
 
+from ... import fdwait
 from ..base import JobListener
 from . import connection
 
@@ -81,11 +82,10 @@ class PostgresListener(JobListener):
             if state == _OK:
                 self._begin_listening()
             else:
-                socket = [self._socket()]
-                wanted = (socket, []) if state == _READING else ([], socket)
-                select.select(*wanted, [], max(0.0, self._deadline - time.monotonic()))
+                wait = fdwait.readable if state == _READING else fdwait.writable
+                wait(self._socket(), max(0.0, self._deadline - time.monotonic()))
         while self._unconfirmed and self._pgconn is not None:
-            select.select([self._socket()], [], [], max(0.0, self._deadline - time.monotonic()))
+            fdwait.readable(self._socket(), max(0.0, self._deadline - time.monotonic()))
             self._read_notifications()
             if self._unconfirmed and time.monotonic() > self._deadline:
                 self._fail_to_connect()
@@ -135,7 +135,7 @@ class PostgresListener(JobListener):
             # the end of the stream, which only the next read sees.
             pgconn.consume_input()
             for _ in range(100):  # bounded: a flood of notifications must not hold the loop
-                if not select.select([pgconn.socket], [], [], 0)[0]:
+                if not fdwait.readable(pgconn.socket, 0):
                     break
                 pgconn.consume_input()
         except self._errors:  # the server went away

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import select
 import threading
 import time
 from typing import Any, Callable, Hashable, TypeVar
 
+from ... import fdwait
 from ..base import JobListener, Store
 from . import connection, migrate
 from .claims import ClaimOperations
@@ -135,7 +135,7 @@ def _usable(conn: Any) -> bool:
     if conn.closed or conn.broken:
         return False
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        readable = fdwait.readable(conn.fileno(), 0)
     except (OSError, ValueError):
         return False
     if readable:

@@ -1,0 +1,36 @@
+"""Waiting for one file descriptor to become readable or writable (standard library only).
+
+select.select() refuses descriptors numbered 1024 or more ("filedescriptor out of
+range in select()"), and an application that embeds the client may well hold that
+many files and sockets; poll() has no such limit, so every wait in the project
+goes through here.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+from typing import Optional
+
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+_WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR
+
+
+def readable(fd: int, timeout: Optional[float]) -> bool:
+    """Whether fd has something to read (or has hung up) within timeout seconds; None waits for ever."""
+    return _wait(fd, select.POLLIN | select.POLLPRI, _READABLE, timeout)
+
+
+def writable(fd: int, timeout: Optional[float]) -> bool:
+    """Whether fd can be written to (or has hung up) within timeout seconds; None waits for ever."""
+    return _wait(fd, select.POLLOUT, _WRITABLE, timeout)
+
+
+def _wait(fd: int, events: int, answers: int, timeout: Optional[float]) -> bool:
+    poller = select.poll()
+    poller.register(fd, events)
+    millis = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+    masks = [mask for _, mask in poller.poll(millis)]
+    if any(mask & select.POLLNVAL for mask in masks):
+        raise OSError(errno.EBADF, f"file descriptor {fd} is not open")  # as select() would say
+    return any(mask & answers for mask in masks)

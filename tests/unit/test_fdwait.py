@@ -1,0 +1,39 @@
+"""fdwait: readiness of one descriptor, whatever its number."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gigq_client import fdwait
+
+
+def _pipe_above(number: int) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    high_read, high_write = os.dup2(read_end, number), os.dup2(write_end, number + 1)
+    os.close(read_end)
+    os.close(write_end)
+    return high_read, high_write
+
+
+def test_a_pipe_numbered_above_1024_is_waited_on_like_any_other():
+    read_end, write_end = _pipe_above(1500)
+    try:
+        assert fdwait.writable(write_end, 0)
+        assert not fdwait.readable(read_end, 0.01)
+        os.write(write_end, b"x")
+        assert fdwait.readable(read_end, 1)
+        os.close(write_end)
+        os.read(read_end, 1)
+        assert fdwait.readable(read_end, 0), "a hung-up pipe reads as readable (EOF), as with select()"
+    finally:
+        os.close(read_end)
+
+
+def test_a_closed_descriptor_raises_as_select_would():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    os.close(write_end)
+    with pytest.raises(OSError):
+        fdwait.readable(read_end, 0)
