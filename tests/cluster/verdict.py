@@ -91,8 +91,9 @@ def _takeover_latencies(run: Any, starts: dict, ends: dict) -> dict[str, Any]:
 
 
 def _alive_at(moment: float, token: str, host: str, pid: int, started: float, runs: list, ends: dict) -> bool:
-    """A run that never ended, and that no later run of the job (already a takeover) followed before `moment`."""
-    ended = any(h == host and p == pid and at >= started for h, p, at in ends.get(token, []))
+    """A run in flight at `moment`: not ended by then (a cut-off host may still finish it later, its
+    outcome refused), and followed by no later run of the job (already a takeover) before `moment`."""
+    ended = any(h == host and p == pid and started <= at < moment for h, p, at in ends.get(token, []))
     return not ended and not any(started < at < moment for _, _, at in runs)
 
 

@@ -1,0 +1,34 @@
+"""The cluster verdict's count of the jobs a fault caught in flight (pure data, no hosts)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tests.cluster.verdict import _takeover_latencies
+
+FAULT_AT = 100.0
+
+
+def _caught(starts: dict, ends: dict, kind: str = "cut_host") -> int:
+    fault = SimpleNamespace(kind=kind, host="h2", at=FAULT_AT, notes={})
+    _takeover_latencies(SimpleNamespace(faults=[fault]), starts, ends)
+    return fault.notes["jobs_caught"]
+
+
+def test_a_job_a_cut_off_host_finished_during_the_cut_was_caught_by_it():
+    starts = {"a": [("h2", 7, 99.0), ("h1", 8, 104.5)]}
+    ends = {"a": [("h2", 7, 101.0), ("h1", 8, 104.6)]}  # finished on h2 after the cut: its outcome refused
+    assert _caught(starts, ends) == 1
+
+
+def test_a_job_that_ended_before_the_fault_was_not_caught():
+    assert _caught({"a": [("h2", 7, 98.0)]}, {"a": [("h2", 7, 99.5)]}, kind="kill_host") == 0
+
+
+def test_a_job_already_taken_over_before_the_fault_was_not_caught_again():
+    starts = {"a": [("h2", 7, 90.0), ("h1", 8, 95.0)]}
+    assert _caught(starts, {"a": [("h1", 8, 95.1)]}) == 0
+
+
+def test_a_job_on_another_host_was_not_caught():
+    assert _caught({"a": [("h1", 7, 99.0)]}, {}) == 0
