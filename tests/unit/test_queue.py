@@ -248,3 +248,25 @@ def test_queue_can_be_reopened_without_initialising(db_path):
     JobQueue(db_path).close()
     with JobQueue(db_path, initialize=False) as again:
         assert again.stats()["total"] == 0
+
+
+def _open_descriptors() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_queues_dropped_without_close_leave_no_descriptor_open(store_location):
+    """GigQ's JobQueue had no close(): drop-in code makes one per request and drops it."""
+    import gc
+
+    JobQueue(store_location).submit(Job("warm-up", jobfuncs.noop))  # imports, the schema, the lock file
+    gc.collect()
+    before = _open_descriptors()
+    for i in range(30):
+        queue = JobQueue(store_location)
+        queue.submit(Job(f"j{i}", jobfuncs.noop))
+        assert queue.stats()["total"] == i + 2
+    del queue
+    gc.collect()
+    assert _open_descriptors() <= before

@@ -56,10 +56,11 @@ def open_turns(path: str, mode: int, patience: Optional[float]) -> Optional["Tur
 class Turns:
     """One thread's place in the write queue (flock excludes per open file, so one per thread)."""
 
-    __slots__ = ("fd", "patience", "_helper")
+    __slots__ = ("fd", "patience", "_helper", "_pid")
 
     def __init__(self, fd: int, patience: Optional[float]):
         self.fd = fd
+        self._pid = os.getpid()
         self.patience = patience  # None: wait however long it takes
         self._helper: Optional[_Helper] = None
 
@@ -83,8 +84,17 @@ class Turns:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        if self._helper is None or not self._helper.close():
-            os.close(self.fd)
+        fd, self.fd = self.fd, -1
+        if fd < 0:
+            return
+        if os.getpid() != self._pid:
+            os.close(fd)  # a forked child's copy: the helper thread stayed in the parent, and maybe its locks
+        elif self._helper is None or not self._helper.close():
+            os.close(fd)
+
+    # A store dropped without close() (GigQ's JobQueue had no close, so drop-in code never
+    # calls it) must not keep its lock file open: one descriptor leaked per JobQueue made.
+    __del__ = close
 
 
 class _Helper:
