@@ -47,25 +47,14 @@ class ManageOperations:
         return True, status, rows.loads(result)
 
     def list_jobs(self, status: Optional[str], limit: int, queue: Optional[str]) -> list[dict[str, Any]]:
-        where, args = [], []
-        if status is not None:
-            where.append("status = %s")
-            args.append(status)
-        if queue is not None:
-            where.append("queue = %s")
-            args.append(queue)
-        if status is None:  # the newest of each status (jobs_status, walked backwards), merged
-            return self._list_every_status(queue, int(limit))
-        clause = f" WHERE {' AND '.join(where)}"
-        found = self._read(f"{_SELECT_JOB} FROM jobs{clause} ORDER BY seq DESC LIMIT %s", (*args, int(limit)))
-        return [_job_dict(row) for row in found]
-
-    def _list_every_status(self, queue: Optional[str], limit: int) -> list[dict[str, Any]]:
-        in_queue = " AND queue = %s" if queue is not None else ""
+        """Newest first: one backward walk of jobs_status for the status asked for, or for
+        each status when none is, merged (whatever the table's size, a few short walks)."""
+        statuses = [status] if status is not None else [known.value for known in JobStatus]
+        limit = int(limit)
+        in_queue, filters = (" AND queue = %s", [queue]) if queue is not None else ("", [])
         branch = f"(SELECT seq, {_COLUMNS} FROM jobs WHERE status = %s{in_queue} ORDER BY seq DESC LIMIT %s)"
-        union = " UNION ALL ".join([branch] * len(JobStatus))
-        args = [value for status in JobStatus for value in ((status.value, queue, limit) if queue is not None
-                                                             else (status.value, limit))]
+        union = " UNION ALL ".join([branch] * len(statuses))
+        args = [arg for name in statuses for arg in (name, *filters, limit)]
         found = self._read(f"SELECT {_COLUMNS} FROM ({union}) AS newest ORDER BY seq DESC LIMIT %s", (*args, limit))
         return [_job_dict(row) for row in found]
 

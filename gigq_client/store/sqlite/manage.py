@@ -45,7 +45,7 @@ class ManageOperations:
         """The newest jobs, of one status and queue if given. The state index does not
         keep a status's jobs newest first, so listing by status through it sorts every
         job of that status (half a second for the completed ones of 300,000 jobs). The
-        newest RECENT_ROWS jobs are looked at first: enough for a common status; a rare
+        newest _RECENT_ROWS jobs are looked at first: enough for a common status; a rare
         one, or one missing among them, is then found through the index, which has few
         of it to sort. Running jobs are always few (what the workers hold): the index."""
         where, args = [], []
