@@ -52,8 +52,11 @@ def _wait_for_child(parent: int, timeout: float = 10.0) -> int:
 
 def _wait_until_named(init: subprocess.Popen, timeout: float = 10.0) -> None:
     """Wait for the init's line saying it has set the host's name."""
-    ready = fdwait.readable(init.stdout.fileno(), timeout)
-    said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
+    try:
+        ready = fdwait.readable(init.stdout.fileno(), timeout)
+        said = init.stdout.readline().decode(errors="replace").strip() if ready else ""
+    finally:
+        init.stdout.close()  # one line is all it says: the pipe would stay open in the test process
     if said != "named":
         raise RuntimeError(f"the host's init did not name its host within {timeout:g} s: {said!r}")
 
