@@ -149,10 +149,19 @@ def now() -> float:
     return time.time()
 
 
-def teach_short_jobs(queue: JobQueue, count: int = 20) -> None:
-    """Run `count` no-op jobs, so that the worker, seeing short jobs, claims the next ones in batches."""
+def teach_short_jobs(queue: JobQueue, count: int = 20, workers: int = 1, rounds: int = 20) -> None:
+    """Run no-op jobs, `count` at a time, until `workers` workers each ran at least 5 of them:
+    a worker that has seen short jobs claims the next ones in batches (of 3 or more after 5).
+    Which worker takes a job is up to them, hence the rounds."""
+    from collections import Counter
+
     from gigq_client import Job
     from tests import jobfuncs
 
-    for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(count)]:
-        wait_status(queue, job_id, "completed")
+    ran: Counter = Counter()
+    for _ in range(rounds):
+        for job_id in [queue.submit(Job(f"warm{i}", jobfuncs.noop)) for i in range(count)]:
+            ran[wait_status(queue, job_id, "completed")["executions"][-1]["worker_id"]] += 1
+        if len(ran) >= workers and all(n >= 5 for _, n in ran.most_common(workers)):
+            return
+    raise AssertionError(f"{workers} workers did not each run 5 of the warm-up jobs: {dict(ran)}")

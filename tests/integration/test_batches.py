@@ -13,9 +13,10 @@ pytestmark = pytest.mark.both_stores
 
 
 def test_jobs_claimed_behind_a_long_job_run_on_another_worker_meanwhile(make_daemon):
-    daemon = make_daemon(workers=2).start()
+    # At most 4 per claim, so that a learned worker cannot take a whole round of warm-up jobs alone.
+    daemon = make_daemon(workers=2, claim_batch=4).start()
     queue = daemon.queue()
-    teach_short_jobs(queue)  # both workers now claim several jobs at once
+    teach_short_jobs(queue, workers=2)  # both workers now claim several jobs at once
     long_job = Job("long", jobfuncs.sleep, params={"seconds": 20}, priority=10)  # first in any batch
     short = [Job(f"short{i}", jobfuncs.noop) for i in range(12)]
     long_id, *short_ids = queue.submit_many([long_job, *short])
