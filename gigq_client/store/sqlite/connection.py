@@ -17,7 +17,6 @@ from ...errors import (
 )
 from .turns import Turns
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 # A checkpoint fsyncs; at SQLite's default of 1,000 pages a commit of a few pages
 # triggers one every few hundred commits, about 30% of a submit's cost. Workers
@@ -48,10 +47,12 @@ def check_path(path: str) -> None:
         raise StoreError(f"cannot open {path}: directory {directory} does not exist")
     if os.path.isdir(path):
         raise StoreError(f"cannot open {path}: it is a directory, not a database file")
-    if os.path.exists(path) and os.path.getsize(path) > 0:
-        with open(path, "rb") as handle:
-            if handle.read(16) != SQLITE_HEADER:
-                raise StoreError(f"{path} is not a SQLite database (wrong file header); it was left untouched")
+    # The file's header is left for SQLite to check (translate() names the problem): this
+    # process must never open and close the database file itself, since closing any
+    # descriptor of a file drops every POSIX lock the process holds on it, SQLite's own
+    # included. Another JobQueue's read lock gone, a daemon's last connection could
+    # checkpoint and delete the -wal and -shm under it: that queue then read a stale
+    # copy of the database until it closed (test_worker_start saw no daemon for 30 s).
 
 
 def create_private(path: str, mode: int) -> None:
@@ -227,7 +228,9 @@ def translate(error: sqlite3.Error, path: str, busy_timeout: float) -> GigqError
         return StoreFull(f"cannot write to {path}: the disk is full or the file size limit was reached ({error})")
     if "readonly" in message or "read-only" in message:
         return ReadOnlyStore(f"cannot write to {path}: the database or its directory is read-only")
-    if "not a database" in message or "malformed" in message:
+    if "not a database" in message:
+        return StoreError(f"{path} is not a SQLite database (wrong file header); it was left untouched")
+    if "malformed" in message:
         return StoreError(f"{path} is not a usable SQLite database ({error})")
     if "unable to open" in message:
         blocked = _not_writable(path)
