@@ -74,17 +74,28 @@ def test_params_are_stored_as_the_same_json_text_as_the_json_module_writes(queue
         assert db.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()[0] == json.dumps(params)
 
 
-def test_submit_many_is_one_transaction(queue):
+@pytest.fixture
+def either_queue(store_location):
+    """A JobQueue on each store in turn (SQLite, then PostgreSQL)."""
+    with JobQueue(store_location) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("bad_at", [3, 2500], ids=["in-the-first-rows", "after-rows-were-sent"])
+def test_submit_many_is_one_transaction(either_queue, bad_at):
+    queue = either_queue
     good = [Job(f"g{i}", jobfuncs.noop) for i in range(3)]
+    filler = [Job(f"f{i}", jobfuncs.noop) for i in range(bad_at - 3)]
     bad = Job("bad", jobfuncs.echo, params={"x": {1, 2}})
     with pytest.raises(TypeError):
-        queue.submit_many([*good, bad])
+        queue.submit_many([*good, *filler, bad, *good])
     assert queue.stats()["total"] == 0
     assert queue.submit_many(good) == [job.id for job in good]
     assert queue.stats()["pending"] == 3
 
 
-def test_submit_many_takes_any_iterable_and_nothing_at_all(queue):
+def test_submit_many_takes_any_iterable_and_nothing_at_all(either_queue):
+    queue = either_queue
     assert queue.submit_many([]) == [] and queue.submit_many(iter(())) == []
     made = (Job(f"g{i}", jobfuncs.noop, queue="q" if i % 2 else "default") for i in range(5))
     ids = queue.submit_many(made)

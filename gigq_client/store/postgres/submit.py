@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from ..base import NewJob
 from . import graph
@@ -31,13 +32,13 @@ _FLAGS = {None: "\\N", True: "t", False: "f"}
 
 class SubmitOperations:
     def enqueue(self, jobs: Iterable[NewJob]) -> None:
-        # Read before the transaction, so that a deadlock's victim can run again.
-        batch = list(jobs)
-        if not batch:
+        batch = _Replayable(jobs)
+        first = batch.peek(2)
+        if not first:
             return
         now = time.time()
-        if len(batch) == 1 and not batch[0].dependencies:
-            job = batch[0]
+        if len(first) == 1 and not first[0].dependencies:
+            job = first[0]
             if job.queue in self._known_queues:
                 self._execute(_INSERT_ONE_KNOWN_QUEUE, (*_row(job, now), moment(now)))
             else:
@@ -45,18 +46,45 @@ class SubmitOperations:
                 self._known_queues.add(job.queue)
             return
         self._transact(lambda conn: _insert_many(conn, batch, now, self._known_queues))
-        self._known_queues |= {job.queue for job in batch}  # once committed: a refused batch records nothing
+        self._known_queues |= {job.queue for job in batch.seen}  # once committed: a refused batch records nothing
 
 
-def _insert_many(conn: Any, batch: list[NewJob], now: float, known_queues: set[str]) -> None:
+class _Replayable:
+    """The caller's jobs, made one at a time while the COPY streams them, so that making
+    them (JobQueue turns each Job into a NewJob here) overlaps the server's work on the
+    rows already sent; each is kept, so that a deadlock's victim runs again with the same."""
+
+    def __init__(self, jobs: Iterable[NewJob]):
+        self._source: Iterator[NewJob] = iter(jobs)
+        self.seen: list[NewJob] = []
+
+    def peek(self, count: int) -> list[NewJob]:
+        for job in itertools.islice(self._source, max(0, count - len(self.seen))):
+            self.seen.append(job)
+        return self.seen[:count]
+
+    def __iter__(self) -> Iterator[NewJob]:
+        index = 0
+        while True:
+            if index == len(self.seen):
+                job = next(self._source, None)
+                if job is None:
+                    return
+                self.seen.append(job)
+            yield self.seen[index]
+            index += 1
+
+
+def _insert_many(conn: Any, batch: _Replayable, now: float, known_queues: set[str]) -> None:
     tail = f"\tpending\t{moment(now).isoformat()}\t0\n"
+    jobs = iter(batch)
     with conn.cursor().copy(_COPY) as copy:  # the fastest way in: rows streamed, no statement per job
-        for first in range(0, len(batch), _COPY_CHUNK):
-            copy.write("".join(_copy_line(job, now, tail) for job in batch[first:first + _COPY_CHUNK]))
-    new_queues = sorted({job.queue for job in batch} - known_queues)
+        while chunk := "".join(_copy_line(job, now, tail) for job in itertools.islice(jobs, _COPY_CHUNK)):
+            copy.write(chunk)
+    new_queues = sorted({job.queue for job in batch.seen} - known_queues)
     if new_queues:
         conn.execute("INSERT INTO queues (name) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (new_queues,))
-    linked = [job for job in batch if job.dependencies]
+    linked = [job for job in batch.seen if job.dependencies]
     if linked:
         graph.link(conn, linked, now)
 
