@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import resource
 import uuid
 
 from gigq_client import fdwait
@@ -68,8 +70,15 @@ def test_each_daemon_has_its_own_doorbell(store, other_store):
 
 def test_a_process_holding_over_1024_descriptors_still_submits_claims_and_wakes(store_location):
     """select() refuses descriptors from 1024 up; an application may hold that many files."""
-    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))  # 1024 is a common default
+    gc.collect()
+    gc.disable()  # a collection now would close some earlier test's leftover and free a low number
+    held = []
     try:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+        while held[-1] < 1100:  # every number below 1100 taken: what opens next gets a higher one
+            held.append(os.open(os.devnull, os.O_RDONLY))
         store, other = open_store(store_location), open_store(store_location)
         listener = _listen(store)
         try:
@@ -87,3 +96,5 @@ def test_a_process_holding_over_1024_descriptors_still_submits_claims_and_wakes(
     finally:
         for fd in held:
             os.close(fd)
+        gc.enable()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
