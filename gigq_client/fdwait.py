@@ -2,8 +2,8 @@
 
 select.select() refuses descriptors numbered 1024 or more ("filedescriptor out of
 range in select()"), and an application that embeds the client may well hold that
-many files and sockets; poll() has no such limit, so every wait in the project
-goes through here.
+many files and sockets; poll() has no such limit, so every wait on a single
+descriptor goes through here (the supervisor's loop waits on many, with selectors).
 """
 
 from __future__ import annotations
