@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import signal
 import sqlite3
 import subprocess
@@ -161,3 +162,39 @@ def test_a_held_turn_really_excludes_another_process(db_path):
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(fd)
     sqlite3.connect(db_path).close()
+
+
+FLOCK_SYSCALL = {"x86_64": 73, "aarch64": 32}[platform.machine()]
+
+
+def test_a_pooled_worker_waiting_for_a_held_turn_spins_briefly_then_sleeps_and_gets_it(db_path):
+    """Workers spin for the lock before sleeping in flock() (turns.SPIN_BEFORE_SLEEP):
+    the spin must end, so that a worker waiting behind a stopped holder costs no CPU."""
+    JobQueue(db_path).close()
+    holder = hold(db_path, "turn")
+    worker_store = SqliteStore(db_path, queue_writes="unbounded")
+    ended: dict = {}
+
+    def write() -> None:
+        ended["tid"] = threading.get_native_id()
+        with worker_store._write() as conn:
+            ended["pending"] = conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
+
+    threading.Thread(target=write, daemon=True).start()
+    try:
+        wait_for(lambda: _in_syscall(ended.get("tid"), FLOCK_SYSCALL), what="the worker to sleep in flock()")
+        assert "pending" not in ended
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    wait_for(lambda: "pending" in ended, timeout=30, what="the worker to get its turn")
+    assert ended["pending"] == 0
+    worker_store.close()
+
+
+def _in_syscall(tid, number: int) -> bool:
+    """Whether thread tid of this process is blocked in system call `number` now."""
+    if tid is None:
+        return False
+    with open(f"/proc/self/task/{tid}/syscall") as syscall:
+        return syscall.read().split()[0] == str(number)
