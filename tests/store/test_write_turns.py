@@ -20,6 +20,7 @@ import pytest
 
 from gigq_client import DatabaseLocked, Job, JobQueue
 from gigq_client.store import SqliteStore
+from gigq_client.store.sqlite import turns
 from tests.conftest import ROOT, wait_for
 from tests.forked import drop_to_nobody, in_child
 from tests.jobfuncs import add
@@ -28,6 +29,7 @@ HOLDERS = {
     # a gigq client stopped inside its write transaction: it holds the turn and SQLite's lock
     "client": """
 from gigq_client.store import SqliteStore
+from gigq_client.store.sqlite import turns
 store = SqliteStore(DB)
 with store._write():
     print("holding", flush=True)
@@ -198,3 +200,22 @@ def _in_syscall(tid, number: int) -> bool:
         return False
     with open(f"/proc/self/task/{tid}/syscall") as syscall:
         return syscall.read().split()[0] == str(number)
+
+
+def test_a_worker_that_may_use_one_cpu_sleeps_at_once_and_clients_never_spin(db_path):
+    """Spinning only helps while the holder runs on another CPU."""
+    JobQueue(db_path).close()
+
+    def spin_times() -> str:
+        pooled = SqliteStore(db_path, queue_writes="unbounded")
+        client = SqliteStore(db_path)
+        pooled.stats(), client.stats()  # each opens its connection and its place in the queue
+        machine = (pooled._local.turns._spin_for, client._local.turns._spin_for)
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        pinned = SqliteStore(db_path, queue_writes="unbounded")
+        pinned.stats()
+        return " ".join(str(seconds) for seconds in (*machine, pinned._local.turns._spin_for))
+
+    pooled, client, pinned = (float(word) for word in in_child(spin_times).split())
+    assert pooled == (turns.SPIN_BEFORE_SLEEP if len(os.sched_getaffinity(0)) > 1 else 0.0)
+    assert client == 0.0 and pinned == 0.0

@@ -31,7 +31,15 @@ MODES = (BOUNDED, UNBOUNDED, OFF)
 # How long a pooled worker tries for a taken lock before it sleeps in flock(). On one
 # CPU the holder cannot run while we spin, so there we sleep at once. Measured in
 # docs/benchmarks.md ("Spinning for the turn"): 2-worker no-op drain +40 %.
-SPIN_BEFORE_SLEEP = 100e-6 if (os.cpu_count() or 1) > 1 else 0.0
+SPIN_BEFORE_SLEEP = 100e-6
+
+
+def _cpus_we_may_use() -> int:
+    """CPUs this process may run on (a pinned service may have fewer than the machine)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def mode_of(queue_writes: object) -> str:
@@ -66,13 +74,14 @@ def open_turns(path: str, mode: int, patience: Optional[float]) -> Optional["Tur
 class Turns:
     """One thread's place in the write queue (flock excludes per open file, so one per thread)."""
 
-    __slots__ = ("fd", "patience", "_helper", "_pid")
+    __slots__ = ("fd", "patience", "_helper", "_pid", "_spin_for")
 
     def __init__(self, fd: int, patience: Optional[float]):
         self.fd = fd
         self._pid = os.getpid()
         self.patience = patience  # None: wait however long it takes
         self._helper: Optional[_Helper] = None
+        self._spin_for = SPIN_BEFORE_SLEEP if patience is None and _cpus_we_may_use() > 1 else 0.0
 
     def take(self) -> bool:
         """Our turn at the write lock; False if it did not come within the patience."""
@@ -84,7 +93,7 @@ class Turns:
             except BlockingIOError:
                 pass
         if self.patience is None:
-            if not self._spin(SPIN_BEFORE_SLEEP):
+            if not self._spin(self._spin_for):
                 fcntl.flock(self.fd, fcntl.LOCK_EX)
             return True
         if helper is None:
