@@ -29,7 +29,6 @@ HOLDERS = {
     # a gigq client stopped inside its write transaction: it holds the turn and SQLite's lock
     "client": """
 from gigq_client.store import SqliteStore
-from gigq_client.store.sqlite import turns
 store = SqliteStore(DB)
 with store._write():
     print("holding", flush=True)
