@@ -7,8 +7,9 @@ instead wakes the next waiter the moment the lock is free, roughly in turn.
 
 A writer first tries the lock without waiting (one system call when nobody holds
 it). A pooled worker (no patience) then spins for it briefly and, failing that,
-sleeps in flock(): a commit holds the lock for some 30-40 us, while waking a process
-asleep in flock() took about 70 us on this project's VM, whose idle CPUs halt.
+sleeps in flock(): a commit holds the lock for some 30-40 us, while handing the lock
+to a process asleep in flock() cost about 70 us on this project's VM (derived from a
+profile, not timed directly; our reading is that the sleeper's CPU had gone idle).
 
 A client must wait at most its patience, and a flock() that blocks cannot be given
 a timeout: a helper thread, started on the first wait, blocks in flock() on the
