@@ -218,3 +218,86 @@ def test_a_worker_that_may_use_one_cpu_sleeps_at_once_and_clients_never_spin(db_
     pooled, client, pinned = (float(word) for word in in_child(spin_times).split())
     assert pooled == (turns.SPIN_BEFORE_SLEEP if len(os.sched_getaffinity(0)) > 1 else 0.0)
     assert client == 0.0 and pinned == 0.0
+
+
+def _run_in_thread(place: turns.Turns, work) -> dict:
+    ended: dict = {}
+
+    def run() -> None:
+        try:
+            ended["value"] = place.run(work)
+            probe = os.open(place_path(place), os.O_RDWR)
+            try:  # the turn is given back before the caller hears of its work
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                ended["free_on_return"] = True
+            except BlockingIOError:
+                ended["free_on_return"] = False
+            finally:
+                os.close(probe)
+        except BaseException as error:
+            ended["error"] = error
+
+    threading.Thread(target=run, daemon=True).start()
+    return ended
+
+
+def place_path(place: turns.Turns) -> str:
+    return os.readlink(f"/proc/self/fd/{place.fd}")
+
+
+def test_a_one_call_write_that_waited_is_made_by_the_helper_the_moment_the_turn_comes(db_path):
+    """Handing the lock from the helper thread to its caller was a second wake-up while
+    the lock was held; a one-call write (a submit) is done by the helper instead."""
+    JobQueue(db_path).close()
+    holder = hold(db_path, "turn")
+    place = turns.open_turns(db_path, 0o600, patience=30)
+    done_by = []
+    ended = _run_in_thread(place, lambda: done_by.append(threading.current_thread().name) or 7)
+    try:
+        wait_for(lambda: place._helper is not None and place._helper.busy, what="the write to wait for its turn")
+        assert not ended and not done_by
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    wait_for(lambda: ended, timeout=30, what="the write to be made")
+    assert ended == {"value": 7, "free_on_return": True}
+    assert done_by == ["gigq-write-turn"]
+
+
+def test_a_one_call_write_whose_turn_comes_too_late_is_never_made(db_path):
+    JobQueue(db_path).close()
+    holder = hold(db_path, "turn")
+    place = turns.open_turns(db_path, 0o600, patience=0.3)
+    calls = []
+    try:
+        with pytest.raises(turns.TurnMissed):
+            place.run(lambda: calls.append("made"))
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    wait_for(lambda: not place._helper.busy, what="the helper to pass the turn on")
+    assert calls == []
+    assert place.run(lambda: threading.current_thread().name) == threading.current_thread().name  # free: done here
+
+
+def test_an_error_in_a_write_made_by_the_helper_reaches_the_caller_and_the_turn_is_given_back(db_path):
+    JobQueue(db_path).close()
+    holder = hold(db_path, "turn")
+    place = turns.open_turns(db_path, 0o600, patience=30)
+
+    def fails() -> None:
+        raise sqlite3.IntegrityError("UNIQUE constraint failed: jobs.id")
+
+    ended = _run_in_thread(place, fails)
+    try:
+        wait_for(lambda: place._helper is not None and place._helper.busy, what="the write to wait for its turn")
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    wait_for(lambda: ended, timeout=30, what="the write to end")
+    assert isinstance(ended.get("error"), sqlite3.IntegrityError), ended
+    probe = os.open(db_path + ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the helper kept the turn
+    finally:
+        os.close(probe)

@@ -15,7 +15,7 @@ from ...errors import (
     StoreError,
     StoreFull,
 )
-from .turns import Turns
+from .turns import TurnMissed, Turns
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 # A checkpoint fsyncs; at SQLite's default of 1,000 pages a commit of a few pages
@@ -185,17 +185,22 @@ def write_one(conn: sqlite3.Connection, path: str, busy_timeout: float, turns: O
     """One statement as a transaction of its own, in our turn: SQLite commits it when it
     ends. A write statement outside BEGIN takes the write lock before it reads anything,
     as BEGIN IMMEDIATE does, so it cannot deadlock on upgrade either; it saves the two
-    round trips of BEGIN and COMMIT (a tenth of a submit). Returns the rows changed."""
-    if turns is not None and not turns.take():
-        raise DatabaseLocked(_locked(path, busy_timeout))
+    round trips of BEGIN and COMMIT (a tenth of a submit). Returns the rows changed.
+    Being one call, it may be made by the turn's helper thread the moment the turn comes."""
+
+    def statement() -> int:
+        try:
+            return conn.execute(sql, args).rowcount
+        except sqlite3.Error:
+            _rollback(conn)
+            raise
+
     try:
-        return conn.execute(sql, args).rowcount
+        return statement() if turns is None else turns.run(statement)
+    except TurnMissed:
+        raise DatabaseLocked(_locked(path, busy_timeout)) from None
     except sqlite3.Error as error:
-        _rollback(conn)
         raise translate(error, path, busy_timeout) from None
-    finally:
-        if turns is not None:
-            turns.give()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -17,6 +17,13 @@ caller's behalf while the caller waits at most its patience for the lock to be h
 over. A caller that gives up raises DatabaseLocked; the helper passes the lock on
 when it gets it, so a stopped process holding the lock never leaves anyone waiting
 forever.
+
+Handing the lock from the helper to its caller is a second wake-up while the lock is
+held: with more runnable processes than CPUs the woken caller can wait milliseconds
+for a CPU, and every other writer waits with it. So a write that is one call (a
+submit: `run()`) is made by the helper itself the moment it has the lock, and the
+caller is woken after the lock is given back (measured in docs/benchmarks.md,
+"Submitting under contention").
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import fcntl
 import os
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional, TypeVar
+
+T = TypeVar("T")
 
 BOUNDED, UNBOUNDED, OFF = "bounded", "unbounded", "off"
 MODES = (BOUNDED, UNBOUNDED, OFF)
@@ -72,6 +81,10 @@ def open_turns(path: str, mode: int, patience: Optional[float]) -> Optional["Tur
     return None
 
 
+class TurnMissed(Exception):
+    """The turn did not come within the patience; the work was not done."""
+
+
 class Turns:
     """One thread's place in the write queue (flock excludes per open file, so one per thread)."""
 
@@ -100,6 +113,32 @@ class Turns:
         if helper is None:
             helper = self._helper = _Helper(self.fd)
         return helper.wait(self.patience)
+
+    def run(self, work: Callable[[], T]) -> T:
+        """work() done in our turn, in this thread or, if we have to wait with a bounded
+        patience, in the helper the moment the lock is ours; TurnMissed if the turn did
+        not come in time (work() was not called). work() must not take the turn itself."""
+        helper = self._helper
+        if helper is None or not helper.busy:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
+                try:
+                    return work()
+                finally:
+                    self.give()
+        if self.patience is None:
+            if not self._spin(self._spin_for):
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                return work()
+            finally:
+                self.give()
+        if helper is None:
+            helper = self._helper = _Helper(self.fd)
+        return helper.run(work, self.patience)
 
     def _spin(self, seconds: float) -> bool:
         """Try for the lock until it is ours or `seconds` have passed, yielding the CPU
@@ -138,8 +177,11 @@ class _Helper:
 
     def __init__(self, fd: int):
         self.fd = fd
-        self.busy = False  # inside flock(): the lock will come through here, not by a new try
+        self.busy = False  # inside flock() or a work: the lock will come through here, not by a new try
         self._wanted = False  # a caller is waiting for the lock
+        self._work: Optional[Callable[[], object]] = None  # what to do with it, if not hand it over
+        self._working = False  # doing the work: the caller must wait for its end, however long
+        self._outcome: tuple = (False, None)  # (True, result) or (False, exception) of the last work
         self._closing = False
         self._mutex = threading.Lock()
         self._request = threading.Lock()  # released to start a flock()
@@ -149,18 +191,53 @@ class _Helper:
         threading.Thread(target=self._run, name="gigq-write-turn", daemon=True).start()
 
     def wait(self, patience: float) -> bool:
+        """Wait at most patience for the lock to be handed over; True once it is ours."""
+        self._ask(None)
+        try:
+            if self._granted.acquire(timeout=patience):
+                return True
+        except BaseException:  # interrupted (KeyboardInterrupt): nobody must be left holding the lock
+            if self._withdraw():
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            raise
+        return self._withdraw()
+
+    def run(self, work: Callable[[], T], patience: float) -> T:
+        """work() done by the helper in our turn; TurnMissed if the turn did not come in time."""
+        self._ask(work)
+        try:
+            done = self._granted.acquire(timeout=patience)
+        except BaseException:  # interrupted: a work begun is waited for (its outcome is lost with the call)
+            self._withdraw()
+            self._outcome = (False, None)
+            raise
+        if not done and not self._withdraw():
+            raise TurnMissed()
+        ok, value = self._outcome
+        self._outcome = (False, None)
+        if ok:
+            return value  # type: ignore[return-value]
+        raise value
+
+    def _ask(self, work: Optional[Callable[[], object]]) -> None:
         with self._mutex:
-            self._wanted = True
+            self._wanted, self._work = True, work
             if not self.busy:
                 self.busy = True
                 self._request.release()
-        if self._granted.acquire(timeout=patience):
-            return True
+
+    def _withdraw(self) -> bool:
+        """Stop waiting; True if what we asked for came all the same (the lock handed over,
+        or the work begun, whose end we then wait for: it has side effects)."""
         with self._mutex:
-            if self._granted.acquire(blocking=False):  # handed over just as we gave up
+            if self._granted.acquire(blocking=False):
                 return True
-            self._wanted = False
-            return False
+            working = self._working
+            if not working:
+                self._wanted, self._work = False, None
+        if working:
+            self._granted.acquire()
+        return working
 
     def close(self) -> bool:
         """Stop the thread; True if it will close the descriptor itself (it is still waiting)."""
@@ -178,13 +255,29 @@ class _Helper:
                 return
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             with self._mutex:
-                if self._wanted and not self._closing:
-                    self._wanted = False
-                    self.busy = False
-                    self._granted.release()
+                wanted, work = self._wanted and not self._closing, self._work
+                if wanted:
+                    self._wanted, self._work, self._working = False, None, work is not None
+                    if work is None:
+                        self.busy = False
+                        self._granted.release()
+                        continue
+                else:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)  # nobody waits for it any more: pass it on
+                    self.busy = False  # only now: until the unlock, a new try would find the lock ours
+                    if self._closing:
+                        os.close(self.fd)
+                        return
                     continue
-                fcntl.flock(self.fd, fcntl.LOCK_UN)  # nobody waits for it any more: pass it on
-                self.busy = False  # only now: until the unlock, a new try would find the lock ours
-                if self._closing:
-                    os.close(self.fd)
-                    return
+            self._do(work)
+
+    def _do(self, work: Callable[[], object]) -> None:
+        try:
+            outcome: tuple = (True, work())
+        except BaseException as error:  # handed to the caller, who raises it
+            outcome = (False, error)
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        with self._mutex:
+            self._outcome, self._working, self.busy = outcome, False, False
+            self._granted.release()
