@@ -343,7 +343,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def checkpoint(self) -> None:
-        """Housekeeping a worker may do while idle (SQLite: copy the WAL back)."""
+        """Housekeeping a worker may do while idle, or between jobs when checkpoint_due()
+        (SQLite: copy the WAL back)."""
+
+    @abc.abstractmethod
+    def checkpoint_due(self) -> bool:
+        """Cheap to ask after every job: True when enough housekeeping has built up that
+        a worker should do it now rather than leave it to a writer (SQLite: a WAL
+        backlog; its own checkpoint would run inside a commit, holding the write lock)."""
 
     @abc.abstractmethod
     def change_counter(self) -> Hashable:

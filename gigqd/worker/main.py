@@ -138,6 +138,8 @@ class PooledLoop:
             self.ran_since_idle += 1
             self.runner.run_next()
             self._after_job()
+            if self.runner.store.checkpoint_due():
+                self.runner.store.checkpoint()  # outside the write turn: writers go on meanwhile
             if self.exit_code is None and self.slot.stop_requested():  # shared memory: no system call
                 self.exit_code = WorkerExit.STOPPED
         elif not self.runner.claim():

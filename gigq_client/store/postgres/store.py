@@ -90,6 +90,9 @@ class PostgresStore(SubmitOperations, ClaimOperations, ManageOperations, Registr
     def checkpoint(self) -> None:
         """Nothing to do: the server looks after its own write-ahead log."""
 
+    def checkpoint_due(self) -> bool:
+        return False
+
     def change_counter(self) -> Hashable:
         # The snapshot changes whenever a transaction that wrote commits (or a new one
         # starts writing), and never lies: a commit after this read changes the next one.

@@ -16,10 +16,14 @@ from .doorbell import DatagramListener, Doorbell
 from .manage import ManageOperations
 from .registry import RegistryOperations
 from .submit import SubmitOperations
+from .walindex import WalIndex
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 DEFAULT_SYNCHRONOUS = "NORMAL"
 DEFAULT_FILE_MODE = 0o600
+# WAL frames (pages) not yet copied back after which a worker copies them, outside the
+# write turn; SQLite's own checkpoint, inside a commit, comes at WAL_AUTOCHECKPOINT_PAGES.
+CHECKPOINT_BACKLOG_FRAMES = 2500  # 10 MB of 4 KiB pages: a few checkpoints a second in the busiest drain
 
 # Connections inherited through fork() are kept alive here, never used or closed:
 # closing one in the child could disturb the parent's locks and WAL index.
@@ -50,6 +54,7 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
         self._known_queues: set[str] = set()  # queue names this process has recorded
         self._queue_writes, self._file_mode = turns.mode_of(queue_writes), file_mode
         self._doorbell = Doorbell(self.daemons)
+        self._wal_index = WalIndex(self.path)
         self._open_schema(initialize)
 
     def _open_schema(self, initialize: bool) -> None:
@@ -98,8 +103,11 @@ class SqliteStore(SubmitOperations, ClaimOperations, ManageOperations, RegistryO
             raise connection.translate(error, self.path, self.busy_timeout) from None
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database without waiting for anyone (workers call it when idle)."""
+        """Copy the WAL into the database without waiting for anyone, writers included."""
         self._read("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def checkpoint_due(self) -> bool:
+        return self._wal_index.due(CHECKPOINT_BACKLOG_FRAMES)
 
     def change_counter(self) -> int:
         return self._read("PRAGMA data_version")[0][0]
