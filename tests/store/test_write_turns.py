@@ -301,3 +301,36 @@ def test_an_error_in_a_write_made_by_the_helper_reaches_the_caller_and_the_turn_
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the helper kept the turn
     finally:
         os.close(probe)
+
+
+EXIT_WHILE_THE_HELPER_IS_FROZEN = """
+import threading
+from gigq_client import JobQueue
+from gigq_client.store.sqlite import turns
+JobQueue(DB).close()
+class Cycle:  # a store left in a reference cycle is closed by the collector, here at exit
+    pass
+cycle = Cycle()
+cycle.itself, cycle.place = cycle, turns.open_turns(DB, 0o600, patience=5)
+helper = cycle.place._helper = turns._Helper(cycle.place.fd)
+held = threading.Event()
+def frozen_inside_the_helpers_mutex(helper):
+    with helper._mutex:  # where a daemon thread stops for good once the interpreter exits
+        held.set()
+        threading.Event().wait()
+threading.Thread(target=frozen_inside_the_helpers_mutex, args=(helper,), daemon=True).start()
+held.wait()
+del cycle, helper
+print("exiting", flush=True)
+"""
+
+
+def test_a_client_exits_even_if_the_interpreter_froze_its_helper_inside_the_helpers_mutex(db_path):
+    """A helper thread that has just handed a write's outcome back can still be inside
+    its mutex when the main thread returns and the interpreter exits; daemon threads
+    never run again after that, so closing the Turns then (the store's finalizer) must
+    not wait for the mutex. Seen as a benchmark client that never exited."""
+    script = f"DB = {db_path!r}\n" + EXIT_WHILE_THE_HELPER_IS_FROZEN
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "exiting"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import threading
 import time
 from typing import Callable, Optional, TypeVar
@@ -162,6 +163,11 @@ class Turns:
             return
         if os.getpid() != self._pid:
             os.close(fd)  # a forked child's copy: the helper thread stayed in the parent, and maybe its locks
+        elif self._helper is not None and sys.is_finalizing():
+            # The interpreter is exiting: daemon threads never run again, and the helper may
+            # have stopped inside its mutex (just after handing back a write's outcome).
+            # Waiting for it would hang the exit; the descriptor goes with the process.
+            return
         elif self._helper is None or not self._helper.close():
             os.close(fd)
 
