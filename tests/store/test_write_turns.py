@@ -334,3 +334,73 @@ def test_a_client_exits_even_if_the_interpreter_froze_its_helper_inside_the_help
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "exiting"
+
+
+INTERRUPTED_SUBMIT = """
+from gigq_client import Job, JobQueue
+from tests.jobfuncs import add
+queue = JobQueue(DB, busy_timeout=60)
+if SUBMIT_BEFORE:  # its queue is then known: the next submit is one call (made by the helper)
+    queue.submit(Job("before", add, params={"a": 1, "b": 2}))
+print("ready", flush=True)
+sys.stdin.readline()
+print("submitting", flush=True)
+try:
+    queue.submit(Job("interrupted", add, params={"a": 1, "b": 2}))
+    print("submitted", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+sys.stdin.readline()
+queue.submit(Job("after", add, params={"a": 1, "b": 2}))
+print("submitted again", flush=True)
+"""
+
+
+@pytest.mark.parametrize("submit_before", [False, True], ids=["transaction", "one-call"])
+def test_ctrl_c_during_a_submit_waiting_for_its_turn_writes_nothing_and_leaves_the_turn_free(db_path, submit_before):
+    JobQueue(db_path).close()
+    script = (f"import sys\nsys.path.insert(0, {ROOT!r})\nDB = {db_path!r}\nSUBMIT_BEFORE = {submit_before}\n"
+              + INTERRUPTED_SUBMIT)
+    client = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert client.stdout.readline().strip() == "ready"
+    holder = hold(db_path, "turn")
+    try:
+        _tell(client, "submitting")
+        wait_for(lambda: _waits_for_flock(client.pid), what="the submit to wait for its turn")
+        client.send_signal(signal.SIGINT)
+        assert client.stdout.readline().strip() == "interrupted"
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(timeout=30)
+    probe = os.open(db_path + ".lock", os.O_RDWR)
+    try:  # the interrupted client's helper gets the turn once the holder is gone, and passes it on
+        wait_for(lambda: _try_flock(probe), what="the turn to be free")
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    finally:
+        os.close(probe)
+    _tell(client, "submitted again")
+    assert client.wait(timeout=30) == 0
+    names = [row[0] for row in sqlite3.connect(db_path).execute("SELECT name FROM jobs ORDER BY name")]
+    assert names == (["after", "before"] if submit_before else ["after"])
+
+
+def _tell(client: subprocess.Popen, answer: str) -> None:
+    """Let the client go on to its next step, and check what it says of it."""
+    client.stdin.write("\n")
+    client.stdin.flush()
+    assert client.stdout.readline().strip() == answer
+
+
+def _waits_for_flock(pid: int) -> bool:
+    """Whether a blocked flock() request of pid is queued (/proc/locks marks waiters with ->)."""
+    with open("/proc/locks") as locks:
+        return any("->" in line and "FLOCK" in line and f" {pid} " in line for line in locks)
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
