@@ -100,46 +100,45 @@ class Turns:
 
     def take(self) -> bool:
         """Our turn at the write lock; False if it did not come within the patience."""
-        helper = self._helper
-        if helper is None or not helper.busy:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                pass
-        if self.patience is None:
-            if not self._spin(self._spin_for):
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
+        if self._take_if_free():
             return True
-        if helper is None:
-            helper = self._helper = _Helper(self.fd)
-        return helper.wait(self.patience)
+        if self.patience is None:
+            self._wait_however_long()
+            return True
+        return self._helper_thread().wait(self.patience)
 
     def run(self, work: Callable[[], T]) -> T:
         """work() done in our turn, in this thread or, if we have to wait with a bounded
         patience, in the helper the moment the lock is ours; TurnMissed if the turn did
         not come in time (work() was not called). work() must not take the turn itself."""
+        if not self._take_if_free():
+            if self.patience is not None:
+                return self._helper_thread().run(work, self.patience)
+            self._wait_however_long()
+        try:
+            return work()
+        finally:
+            self.give()
+
+    def _take_if_free(self) -> bool:
+        """The lock, if it is free now and no helper of ours is already queued for it."""
         helper = self._helper
-        if helper is None or not helper.busy:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass
-            else:
-                try:
-                    return work()
-                finally:
-                    self.give()
-        if self.patience is None:
-            if not self._spin(self._spin_for):
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            try:
-                return work()
-            finally:
-                self.give()
-        if helper is None:
-            helper = self._helper = _Helper(self.fd)
-        return helper.run(work, self.patience)
+        if helper is not None and helper.busy:
+            return False  # the lock will come through the helper
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def _wait_however_long(self) -> None:
+        if not self._spin(self._spin_for):
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def _helper_thread(self) -> "_Helper":
+        if self._helper is None:
+            self._helper = _Helper(self.fd)
+        return self._helper
 
     def _spin(self, seconds: float) -> bool:
         """Try for the lock until it is ours or `seconds` have passed, yielding the CPU
