@@ -208,20 +208,26 @@ class ClusterRun:
         self._record(fault)
 
     def _until_it_runs_a_long_job(self, host: Host) -> None:
-        """Submit two jobs longer than the lease at a time until `host` runs one: the fault
-        then always catches a job in flight, and once it is taken over it runs on another
-        host. A few at a time: a pile of them would hold every worker of the cluster."""
+        """Submit jobs longer than the lease until `host` runs one: the fault then always
+        catches a job in flight, and once it is taken over it runs on another host.
+        Two at a time at first: a pile of them would hold every worker of the cluster.
+        But whoever claims first wins the two, and a host busy with a backlog while the
+        others idle claims last every time (a run lost 8 rounds in a row, 5 of them behind such a backlog), so
+        from the fourth round on, one job per worker of the cluster: each worker runs
+        one of them (one claimed ahead behind another is handed back), `host`'s too."""
+        pile, submitted = self.plan.workers * len(self.net.hosts), 0
         with JobQueue(self.local_url) as queue, open(self.folder / "driver.ids", "a") as ids:
-            for _ in range(8):
+            for round_ in range(6):
                 jobs = [Job("long", FUNCTION, max_attempts=20, priority=100,  # ahead of any backlog
                             params={"log": str(self.job_log), "token": token, "ms": LONG_JOB_MS})
-                        for token in (f"L-{self.long_jobs + i}" for i in range(2))]
+                        for token in (f"L-{self.long_jobs + i}" for i in range(2 if round_ < 3 else pile))]
                 self.long_jobs += len(jobs)
+                submitted += len(jobs)
                 for job_id, job in zip(queue.submit_many(jobs), jobs):
                     ids.write(f"{job.params['token']} {job_id}\n")
                 if self._poll(lambda: self._running_long_job(host), LONG_JOB_MS / 1000 + 2):
                     return
-        raise AssertionError(f"{host.hostname} ran none of 16 long jobs (run kept in {self.folder})")
+        raise AssertionError(f"{host.hostname} ran none of {submitted} long jobs (run kept in {self.folder})")
 
     def _running_long_job(self, host: Host) -> bool:
         """Whether the latest run of some long job is on `host` and has not ended (a run an
