@@ -14,7 +14,8 @@ import structlog
 EVENTS = frozenset({
     # supervisor lifecycle
     "daemon_started", "config_warned", "daemon_stopping_requested", "daemon_stopped", "config_reloaded",
-    "config_reload_failed", "pool_scaled", "signal_received", "doorbell_failed", "supervisor_loop_failed",
+    "config_reload_failed", "pool_scaled", "signal_received", "doorbell_disconnected", "doorbell_reconnected",
+    "supervisor_loop_failed",
     "parent_ended",
     # workers
     "worker_spawned", "worker_booted", "worker_boot_failed", "worker_exited", "worker_died", "worker_hung",

@@ -154,6 +154,11 @@ class JobListener(abc.ABC):
     def fds(self) -> list[int]:
         """Every descriptor the listener holds now: a forked child must close them."""
 
+    def trouble(self) -> str:
+        """Why no wake-up can arrive now ("" while one can), for the caller to log when it
+        changes. Meanwhile new jobs are found by polling, at most a poll interval late."""
+        return ""
+
     @abc.abstractmethod
     def close(self) -> None:
         """Stop listening and release the descriptors (idempotent)."""

@@ -44,6 +44,7 @@ class Supervisor(PeriodicDuties):
         self.pool = Pool(settings, self.daemon_id, self.board, self.log, self._private_fds)
         self.store: Optional[Store] = None
         self.doorbell: Optional[JobListener] = None  # None with wakeups = "poll"
+        self.doorbell_trouble = ""  # why the doorbell is down, as last logged
         self.stopping: Optional[str] = None  # None, "graceful" or "fast"
         self.stop_deadline = 0.0
         self.started = time.monotonic()
@@ -222,6 +223,14 @@ class Supervisor(PeriodicDuties):
     def _on_doorbell(self) -> None:
         if self.doorbell.drain():
             self.pool.wake_idle()
+        trouble = self.doorbell.trouble()
+        if bool(trouble) != bool(self.doorbell_trouble):  # only the changes: an outage logs one line
+            if trouble:
+                self.log.warning("doorbell_disconnected", error=trouble, reason="until it is back, idle workers "
+                                 f"find new jobs by polling, every {self.settings.poll_interval:g} s")
+            else:
+                self.log.info("doorbell_reconnected")
+        self.doorbell_trouble = trouble
 
     def _reap(self) -> None:
         for child, _pid, wait_status in self.pool.children.reap():

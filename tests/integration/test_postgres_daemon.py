@@ -78,9 +78,11 @@ def test_star_is_refused_on_postgresql_where_any_role_with_access_can_submit(pos
 
 
 def test_a_running_daemon_carries_on_when_the_server_restarts(postgres, postgres_url, tmp_path):
+    """And its doorbell comes back: with polls 30 s apart, a job submitted after the
+    restart starts well before the next poll only if LISTEN was taken up again."""
     if postgres.server is None:
         pytest.skip("restarts only the throwaway server this session started")
-    daemon = Daemon(tmp_path, workers=2, db=postgres_url, allowed_modules=TEST_MODULES).start()
+    daemon = Daemon(tmp_path, workers=2, db=postgres_url, allowed_modules=TEST_MODULES, poll_interval=30.0).start()
     try:
         queue = JobQueue(postgres_url)
         runs = tmp_path / "runs.txt"
@@ -96,6 +98,12 @@ def test_a_running_daemon_carries_on_when_the_server_restarts(postgres, postgres
             status = wait_status(queue, job_id, "completed", timeout=60)
             assert [e["status"] for e in status["executions"]] == ["completed"]
         assert daemon.process.poll() is None and queue.stats()["completed"] == 20
+        lost = daemon.wait_event("doorbell_disconnected")[0]
+        daemon.wait_event("doorbell_reconnected", timeout=30)
+        rung = queue.submit(Job("after", jobfuncs.record, params={"path": str(runs), "tag": "after"}))
+        wait_status(queue, rung, "completed", timeout=15)
+        assert "lost the connection" in lost["error"] and "polling, every 30 s" in lost["reason"]
+        assert len(daemon.events("doorbell_disconnected")) == 1  # one line for the outage, not one per retry
     finally:
         daemon.kill_everything()
 

@@ -70,6 +70,11 @@ class PostgresListener(JobListener):
         self._drop()
         self._poller.close()
 
+    def trouble(self) -> str:
+        if self._listening and not self._unconfirmed:
+            return ""
+        return self._last_error or "reconnecting"
+
     # connecting ---------------------------------------------------------------
     def _connect_now(self) -> None:
         """The first connection, waited for until LISTEN took effect: a notification sent
@@ -101,7 +106,7 @@ class PostgresListener(JobListener):
         self._pgconn = self._pq.PGconn.connect_start(self._conninfo)
         self._deadline = time.monotonic() + self._timeout
         if self._pgconn.status == 1:  # CONNECTION_BAD before it began (e.g. the host name does not resolve)
-            self._last_error = self._pgconn.error_message.decode(errors="replace")
+            self._last_error = _text(self._pgconn.error_message)
             self._lost()
         else:
             self._watch(select.EPOLLOUT)
@@ -113,6 +118,7 @@ class PostgresListener(JobListener):
             self._begin_listening()
             return False
         if state == 0 or time.monotonic() > self._deadline:
+            self._last_error = "cannot reconnect: " + (_text(self._pgconn.error_message) if state == 0 else "timed out")
             self._lost()
         else:
             self._watch(select.EPOLLIN if state == _READING else select.EPOLLOUT)
@@ -121,7 +127,8 @@ class PostgresListener(JobListener):
     def _begin_listening(self) -> None:
         try:
             self._pgconn.send_query(_LISTEN)
-        except self._errors:
+        except self._errors as error:
+            self._last_error = "cannot send LISTEN: " + _text(str(error).encode())
             self._lost()
             return
         self._listening = self._unconfirmed = True
@@ -138,7 +145,8 @@ class PostgresListener(JobListener):
                 if not fdwait.readable(pgconn.socket, 0):
                     break
                 pgconn.consume_input()
-        except self._errors:  # the server went away
+        except self._errors as error:  # the server went away
+            self._last_error = "lost the connection: " + _text(str(error).encode())
             self._lost()
             return True
         woken = False
@@ -147,6 +155,7 @@ class PostgresListener(JobListener):
         while not pgconn.is_busy() and pgconn.get_result() is not None:
             pass  # LISTEN's own reply
         if pgconn.status != 0:
+            self._last_error = "lost the connection: " + _text(pgconn.error_message)
             self._lost()
             return True
         if self._unconfirmed and not pgconn.is_busy():
@@ -192,3 +201,8 @@ class PostgresListener(JobListener):
         if self._pgconn is not None and os.getpid() == self._pid:
             self._pgconn.finish()
         self._pgconn, self._listening = None, False
+
+
+def _text(message: bytes) -> str:
+    """libpq's error message on one line."""
+    return " ".join(message.decode(errors="replace").split()) or "no reason given"
