@@ -42,8 +42,7 @@ class JobQueue:
     # submitting ---------------------------------------------------------
     def submit(self, job: Job) -> str:
         """Store one job and wake a running daemon; returns the job id."""
-        self.store.enqueue([to_new_job(job)])
-        self.store.notify_new_jobs()
+        self.store.enqueue_and_notify([to_new_job(job)])
         return job.id
 
     def submit_many(self, jobs: Iterable[Job]) -> list[str]:

@@ -333,6 +333,12 @@ class Store(abc.ABC):
         """Delete completed and cancelled jobs (finished before `before`, if given) with
         their executions; returns how many."""
 
+    def enqueue_and_notify(self, jobs: list[NewJob]) -> None:
+        """enqueue(), then notify_new_jobs(): what a submit does (a store may do both in
+        one round trip). Raises only what enqueue() raises."""
+        self.enqueue(jobs)
+        self.notify_new_jobs()
+
     # what differs by backend, behind one name each ------------------------
     @abc.abstractmethod
     def notify_new_jobs(self) -> None:

@@ -7,8 +7,9 @@ import json
 import time
 from typing import Any, Iterable, Iterator, Optional
 
+from ...errors import GigqError
 from ..base import NewJob
-from . import graph
+from . import connection, graph
 from .values import moment, parse
 
 _COLUMNS = (
@@ -24,6 +25,11 @@ _INSERT_ONE = f"""
     WITH named AS (INSERT INTO queues (name) VALUES (%s) ON CONFLICT DO NOTHING)
     INSERT INTO jobs ({_COLUMNS}) {_VALUES}"""
 _INSERT_ONE_KNOWN_QUEUE = f"INSERT INTO jobs ({_COLUMNS}) {_VALUES}"
+# The same, then the NOTIFY after its commit, in one round trip (migration 004): the row's
+# values, updated_at, and whether the queue's name is new to this process.
+_SUBMIT_ONE = "CALL gigq_submit_one(" + ", ".join(["%s"] * 19) + ")"
+_TRANSACTION_CONTROL_REFUSED = "2D000"  # a procedure may not COMMIT here: an old server, a pooler
+_NOTIFY_QUEUE_FULL = "54000"  # raised by the NOTIFY's commit, after the job's own
 _COPY = f"COPY jobs ({_COLUMNS}) FROM STDIN"
 _COPY_CHUNK = 1000  # rows per write: few calls, little held in memory at once
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -31,6 +37,25 @@ _FLAGS = {None: "\\N", True: "t", False: "f"}
 
 
 class SubmitOperations:
+    _one_trip = True  # False once the server refused the procedure's COMMIT
+
+    def enqueue_and_notify(self, jobs: list[NewJob]) -> None:
+        if not (self._one_trip and len(jobs) == 1 and not jobs[0].dependencies):
+            return super().enqueue_and_notify(jobs)
+        try:
+            notify = self._daemons_registered()
+        except GigqError:
+            notify = True  # the CALL will say what is wrong; an unheard hint costs nothing
+        if not notify:  # no one to wake: the plain INSERT costs the server less than the CALL
+            return self.enqueue(jobs)
+        job, now = jobs[0], time.time()
+        args = (*_row(job, now), moment(now), job.queue not in self._known_queues)
+        if self._autocommit(lambda conn: _call_submit(conn, args)):
+            self._known_queues.add(job.queue)
+            return
+        self._one_trip = False
+        super().enqueue_and_notify(jobs)
+
     def enqueue(self, jobs: Iterable[NewJob]) -> None:
         batch = _Replayable(jobs)
         first = batch.peek(2)
@@ -87,6 +112,19 @@ def _insert_many(conn: Any, batch: _Replayable, now: float, known_queues: set[st
     linked = [job for job in batch.seen if job.dependencies]
     if linked:
         graph.link(conn, linked, now)
+
+
+def _call_submit(conn: Any, args: tuple) -> bool:
+    """CALL gigq_submit_one; False if the server refused its COMMIT (nothing was stored)."""
+    try:
+        connection.cursor(conn).execute(_SUBMIT_ONE, args)
+    except connection.driver().Error as error:
+        code = getattr(error, "sqlstate", None)
+        if code == _TRANSACTION_CONTROL_REFUSED:
+            return False
+        if code != _NOTIFY_QUEUE_FULL:  # a full queue refuses the hint only: the job is stored
+            raise
+    return True
 
 
 def _row(job: NewJob, now: float) -> tuple:

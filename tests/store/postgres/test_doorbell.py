@@ -34,9 +34,10 @@ def test_submit_many_notifies_once_and_submit_once(postgres_url):
     with psycopg.connect(postgres_url, autocommit=True) as listening, JobQueue(postgres_url) as queue:
         listening.execute(f"LISTEN {CHANNEL}")
         queue.submit_many([Job(f"j{i}", noop) for i in range(500)])
-        queue.submit(Job("one", noop))
+        queue.submit(Job("one", noop))  # with a daemon registered: one CALL stores it and notifies
         queue.store._conn.execute(f"NOTIFY {CHANNEL}, '{END}'")
         assert _notifications_until_the_end(listening) == ["", ""]
+        assert queue.store._one_trip and queue.stats()["pending"] == 501
 
 
 def test_with_no_daemon_registered_nothing_is_notified(postgres_url):
@@ -62,3 +63,19 @@ def test_a_listener_whose_connection_was_ended_listens_again(postgres_url):
     assert listener.fileno() == descriptor
     listener.close()
     store.close()
+
+
+def test_where_the_server_refuses_the_submit_procedures_commit_a_submit_takes_two_statements(postgres_url):
+    """A procedure with a SET clause may not COMMIT (SQLSTATE 2D000), as behind some
+    poolers: the job is still stored, once, and the daemons still woken."""
+    _register_a_daemon(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as listening, JobQueue(postgres_url) as queue:
+        listening.execute("ALTER PROCEDURE gigq_submit_one SET work_mem = '4MB'")
+        listening.execute(f"LISTEN {CHANNEL}")
+        first = queue.submit(Job("refused", noop))
+        second = queue.submit(Job("then", noop))
+        queue.store._conn.execute(f"NOTIFY {CHANNEL}, '{END}'")
+        assert _notifications_until_the_end(listening) == ["", ""]
+        assert queue.store._one_trip is False
+        statuses = [queue.get_status(job_id)["status"] for job_id in (first, second)]
+        assert statuses == ["pending", "pending"] and queue.stats()["pending"] == 2
