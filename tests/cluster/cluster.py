@@ -211,10 +211,10 @@ class ClusterRun:
         """Submit jobs longer than the lease until `host` runs one: the fault then always
         catches a job in flight, and once it is taken over it runs on another host.
         Two at a time at first: a pile of them would hold every worker of the cluster.
-        But whoever claims first wins the two, and a host busy with a backlog while the
-        others idle claims last every time (a run lost 8 rounds in a row, 5 of them behind such a backlog), so
-        from the fourth round on, one job per worker of the cluster: each worker runs
-        one of them (one claimed ahead behind another is handed back), `host`'s too."""
+        But whoever claims first wins the two, and a host once lost 8 rounds in a row
+        (docs/reliability.md), so from the fourth round on, one job per worker of the
+        cluster: each worker runs one of them (one claimed ahead behind another is
+        handed back), `host`'s too, unless it claims nothing at all."""
         pile, submitted = self.plan.workers * len(self.net.hosts), 0
         with JobQueue(self.local_url) as queue, open(self.folder / "driver.ids", "a") as ids:
             for round_ in range(6):
