@@ -227,7 +227,25 @@ class ClusterRun:
                     ids.write(f"{job.params['token']} {job_id}\n")
                 if self._poll(lambda: self._running_long_job(host), LONG_JOB_MS / 1000 + 2):
                     return
-        raise AssertionError(f"{host.hostname} ran none of {submitted} long jobs (run kept in {self.folder})")
+        self._write_state("stuck.txt")
+        raise AssertionError(f"{host.hostname} ran none of {submitted} long jobs (run kept in {self.folder}, "
+                             "each daemon's status and the server's sessions in stuck.txt)")
+
+    def _write_state(self, name: str) -> None:
+        """What a failed precondition leaves to look at: each daemon's own status (its
+        workers' states, through its control socket) and every session of the server."""
+        with open(self.folder / name, "w") as out:
+            for host in self.net.hosts:
+                socket = self.folder / host.hostname / "gigqd.sock"
+                shown = subprocess.run([sys.executable, "-c", "from gigqd.ctl.main import main; main()",
+                                        "--socket", str(socket), "status", "--json"],
+                                       capture_output=True, text=True, timeout=30, env=self._env(), cwd=str(ROOT))
+                out.write(f"== {host.hostname}\n{shown.stdout}{shown.stderr}\n")
+            with JobQueue(self.local_url) as queue:
+                sessions = queue.store._read(
+                    "SELECT client_addr::text, application_name, state, backend_start::text, wait_event "
+                    "FROM pg_stat_activity WHERE datname = current_database() ORDER BY client_addr, application_name")
+            out.write("== sessions\n" + "\n".join(" ".join(map(str, row)) for row in sessions) + "\n")
 
     def _running_long_job(self, host: Host) -> bool:
         """Whether the latest run of some long job is on `host` and has not ended (a run an
