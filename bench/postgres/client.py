@@ -5,6 +5,8 @@
 SYSTEM is gigqd, pgqueuer or procrastinate; ACTION is:
   init      create the system's tables in the database (its workers then find them)
   enqueue   one submit call per job, awaited before the next; prints {"seconds": ...}
+            (gigqd with a daemon registered, as while one runs, so that its submits
+            notify as pgqueuer's trigger does on every insert)
   many      the system's batch call for all the jobs at once: gigqd submit_many,
             pgqueuer enqueue() with lists, procrastinate batch_defer_async()
   latency   submit one job every --interval seconds, each carrying time.time() taken just
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import time
 
 
@@ -41,6 +45,22 @@ class GigqdClient:
         started = time.perf_counter()
         self.queue.submit_many(records)
         return time.perf_counter() - started
+
+    @contextlib.contextmanager
+    def daemon_registered(self):
+        """As while gigqd runs: a daemon's record in the database, so that each submit also
+        notifies, as pgqueuer's trigger does on every enqueue. No process stands behind it
+        (none listens in the other systems' enqueue phase either); it is gone before the drain."""
+        from gigq_client.store import DaemonInfo
+
+        now = time.time()
+        info = DaemonInfo(id=f"bench-enqueue-{os.getpid()}", host="bench", pid=os.getpid(), pid_started=now,
+                          started_at=now, heartbeat_at=now)
+        self.queue.store.register_daemon(info, 600.0)
+        try:
+            yield
+        finally:
+            self.queue.store.deregister_daemon(info.id)
 
     async def close(self) -> None:
         self.queue.close()
@@ -102,10 +122,11 @@ def _payload(i: int, t: float) -> bytes:
 
 
 async def enqueue(client, kind, jobs: int) -> dict:
-    started = time.perf_counter()
-    for i in range(jobs):
-        await client.submit(kind, i)
-    return {"seconds": time.perf_counter() - started}
+    with getattr(client, "daemon_registered", contextlib.nullcontext)():
+        started = time.perf_counter()
+        for i in range(jobs):
+            await client.submit(kind, i)
+        return {"seconds": time.perf_counter() - started}
 
 
 async def latency(client, kind, jobs: int, interval: float) -> dict:

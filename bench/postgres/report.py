@@ -53,7 +53,8 @@ def legend(plan) -> list:
     workers = systems.WORKERS
     return [
         "Each cell: median (min–max) over the repetitions. enqueue: one client process, one call per job, each",
-        "awaited before the next, no workers running; bulk: the system's batch call for all the jobs at once.",
+        "awaited before the next, no workers running (gigqd's daemon registered, so its submits notify as",
+        "pgqueuer's do); bulk: the system's batch call for all the jobs at once.",
         f"drain: the jobs enqueued first, then {workers} worker processes started; spawn→done runs from starting the",
         "processes to the last job's end, steady from the first job's start to the last job's end, both as the",
         f"jobs themselves recorded them. 10 ms jobs: steady rate; ideal = {workers} workers × 100/s = "
