@@ -106,7 +106,7 @@ class PostgresListener(JobListener):
         self._pgconn = self._pq.PGconn.connect_start(self._conninfo)
         self._deadline = time.monotonic() + self._timeout
         if self._pgconn.status == 1:  # CONNECTION_BAD before it began (e.g. the host name does not resolve)
-            self._last_error = _text(self._pgconn.error_message)
+            self._last_error = _one_line(self._pgconn.error_message)
             self._lost()
         else:
             self._watch(select.EPOLLOUT)
@@ -118,7 +118,8 @@ class PostgresListener(JobListener):
             self._begin_listening()
             return False
         if state == 0 or time.monotonic() > self._deadline:
-            self._last_error = "cannot reconnect: " + (_text(self._pgconn.error_message) if state == 0 else "timed out")
+            reason = _one_line(self._pgconn.error_message) if state == 0 else "timed out"
+            self._last_error = "cannot reconnect: " + reason
             self._lost()
         else:
             self._watch(select.EPOLLIN if state == _READING else select.EPOLLOUT)
@@ -128,7 +129,7 @@ class PostgresListener(JobListener):
         try:
             self._pgconn.send_query(_LISTEN)
         except self._errors as error:
-            self._last_error = "cannot send LISTEN: " + _text(str(error).encode())
+            self._last_error = "cannot send LISTEN: " + _one_line(str(error))
             self._lost()
             return
         self._listening = self._unconfirmed = True
@@ -146,7 +147,7 @@ class PostgresListener(JobListener):
                     break
                 pgconn.consume_input()
         except self._errors as error:  # the server went away
-            self._last_error = "lost the connection: " + _text(str(error).encode())
+            self._last_error = "lost the connection: " + _one_line(str(error))
             self._lost()
             return True
         woken = False
@@ -155,7 +156,7 @@ class PostgresListener(JobListener):
         while not pgconn.is_busy() and pgconn.get_result() is not None:
             pass  # LISTEN's own reply
         if pgconn.status != 0:
-            self._last_error = "lost the connection: " + _text(pgconn.error_message)
+            self._last_error = "lost the connection: " + _one_line(pgconn.error_message)
             self._lost()
             return True
         if self._unconfirmed and not pgconn.is_busy():
@@ -203,6 +204,8 @@ class PostgresListener(JobListener):
         self._pgconn, self._listening = None, False
 
 
-def _text(message: bytes) -> str:
-    """libpq's error message on one line."""
-    return " ".join(message.decode(errors="replace").split()) or "no reason given"
+def _one_line(message: "str | bytes") -> str:
+    """An error message (libpq's, in bytes, runs over several lines) on one line, for the log."""
+    if isinstance(message, bytes):
+        message = message.decode(errors="replace")
+    return " ".join(message.split()) or "no reason given"
