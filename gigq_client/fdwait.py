@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import select
-from typing import Optional
+from typing import Optional, Sequence
 
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 _WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR
@@ -19,6 +19,19 @@ _WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR
 def readable(fd: int, timeout: Optional[float]) -> bool:
     """Whether fd has something to read (or has hung up) within timeout seconds; None waits for ever."""
     return _wait(fd, select.POLLIN | select.POLLPRI, _READABLE, timeout)
+
+
+def readable_among(fds: Sequence[int], timeout: Optional[float]) -> list[int]:
+    """Those of fds that have something to read (or have hung up) within timeout seconds."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+    millis = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+    ready = poller.poll(millis)
+    closed = [fd for fd, mask in ready if mask & select.POLLNVAL]
+    if closed:
+        raise OSError(errno.EBADF, f"file descriptor {closed[0]} is not open")
+    return [fd for fd, mask in ready if mask & _READABLE]
 
 
 def writable(fd: int, timeout: Optional[float]) -> bool:

@@ -142,6 +142,11 @@ class JobListener(abc.ABC):
     address: str = ""
     """What clients need to reach this listener, for DaemonInfo.doorbell_path ("" if nothing)."""
 
+    shared_by_fork: bool = False
+    """True if processes forked after it may wait on fileno() and drain() it themselves,
+    so that a ring wakes an idle worker directly and wakes nobody while all are busy.
+    False where only the opening process can listen (a LISTEN connection)."""
+
     @abc.abstractmethod
     def fileno(self) -> int:
         """The descriptor to wait on for reading; the same for the listener's whole life."""

@@ -33,7 +33,7 @@ class PeriodicDuties:
         self.timers.add("stray_check", self._kill_strays, lambda: STRAY_CHECK_INTERVAL)
         self.timers.add("throughput", self._sample_throughput, lambda: THROUGHPUT_INTERVAL)
         self.timers.add("status_line", self._report_status, lambda: STATUS_INTERVAL)
-        if self.doorbell is not None:  # a lost LISTEN connection comes back here
+        if self.doorbell is not None and not self.doorbell.shared_by_fork:  # a lost LISTEN connection comes back here
             self.timers.add("doorbell", self._on_doorbell, lambda: DOORBELL_CHECK_INTERVAL)
 
     def _sample_throughput(self) -> None:

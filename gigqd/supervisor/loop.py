@@ -75,7 +75,10 @@ class Supervisor(PeriodicDuties):
         processes.become_subreaper()
         if settings.wakeups == "listen":
             self.doorbell = self.store.listen_for_jobs(f"gigqd-{self.daemon_id}")
-            self.selector.register(self.doorbell, selectors.EVENT_READ, self._on_doorbell)
+            if self.doorbell.shared_by_fork:  # idle workers wait on it themselves: no hop through us
+                self.pool.doorbell = self.doorbell
+            else:
+                self.selector.register(self.doorbell, selectors.EVENT_READ, self._on_doorbell)
         self.control = ControlServer(database.control_socket(settings), settings.socket_mode, settings.socket_group,
                                      commands.handlers(self), self.selector, self.log)
         self.control.listen()
@@ -333,7 +336,7 @@ class Supervisor(PeriodicDuties):
         fds = [self.inbox.read_fd, self.inbox.write_fd, *self.pool.children.fds()]
         if self.control is not None:
             fds += self.control.fds()
-        if self.doorbell is not None:
+        if self.doorbell is not None and not self.doorbell.shared_by_fork:
             fds += self.doorbell.fds()
         try:
             fds.append(self.selector.fileno())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+from gigq_client.store import JobListener
 
 from ..board import IDLE, Board
 from ..settings import MAX_WORKERS, Settings
@@ -25,6 +27,7 @@ class Pool:
         self.boot_failures = 0
         self.not_before = 0.0  # no fork before this monotonic time (crash-loop backoff)
         self._private_fds = private_fds
+        self.doorbell: Optional[JobListener] = None  # a doorbell the workers wait on themselves
 
     def active(self) -> list[Child]:
         return [c for c in self.children if not c.retiring and c.kill is None]
@@ -46,13 +49,13 @@ class Pool:
     def spawn(self) -> Child:
         slot = min(set(range(BOARD_SLOTS)) - self.children.slots_in_use())
         self.board.reset(slot, 0)
-        settings, daemon_id, board = self.settings, self.daemon_id, self.board
+        settings, daemon_id, board, doorbell = self.settings, self.daemon_id, self.board, self.doorbell
         parent_pid, inherited, pool_size = os.getpid(), tuple(self._private_fds()), self.desired
 
         def child_main(read_fd: int) -> None:
             worker_id = _worker_id(daemon_id, slot, os.getpid())
             worker_main(WorkerSpec(slot, worker_id, daemon_id, read_fd, parent_pid, settings, board, inherited,
-                                   pool_size))
+                                   pool_size, doorbell))
 
         child = self.children.fork(slot, "", self.generation, child_main)
         child.worker_id = _worker_id(daemon_id, slot, child.pid)

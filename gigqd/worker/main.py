@@ -10,11 +10,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, Optional
 
 from gigq_client import GigqError, fdwait
 from gigq_client.execute import Executor, describe
-from gigq_client.store import COMPLETED
+from gigq_client.store import COMPLETED, JobListener
 
 from .. import board, database, logs, processes, systemd, titles
 from ..exits import WorkerExit
@@ -43,6 +43,7 @@ class WorkerSpec:
     board: board.Board
     inherited_fds: tuple[int, ...]  # the supervisor's descriptors, closed at once
     pool_size: int = 1  # workers wanted when this one was forked (scale changes it)
+    doorbell: Optional[JobListener] = None  # the daemon's doorbell, when idle workers wait on it themselves
 
 
 def worker_main(spec: WorkerSpec) -> NoReturn:
@@ -197,11 +198,20 @@ class PooledLoop:
         due = self.runner.store.next_due()
         if due is not None:
             wait = max(0.0, min(wait, due - time.time()))
-        self._read_messages(wait)
+        self._read_messages(wait, self.spec.doorbell)
 
-    def _read_messages(self, timeout: float) -> None:
-        if not fdwait.readable(self.spec.wake_fd, timeout):
-            return
+    def _read_messages(self, timeout: float, doorbell: Optional[JobListener] = None) -> None:
+        """Wait for the supervisor's word and, when idle, the doorbell. A job committed
+        after our last claim rings after it; its datagram waits in the socket until a
+        worker drains it, and whoever drains it claims next, so no ring is lost."""
+        fds = [self.spec.wake_fd] if doorbell is None else [self.spec.wake_fd, doorbell.fileno()]
+        ready = fdwait.readable_among(fds, timeout)
+        if self.spec.wake_fd in ready:
+            self._take_message()
+        if doorbell is not None and doorbell.fileno() in ready and self.exit_code is None:
+            doorbell.drain()  # a stopping worker leaves the rings to the others
+
+    def _take_message(self) -> None:
         data = os.read(self.spec.wake_fd, 4096)
         if not data:  # EOF: the supervisor's end closed (it may not have been reparented yet)
             self._leave_orphaned()

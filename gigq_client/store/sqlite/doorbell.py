@@ -52,7 +52,14 @@ class Doorbell:
 
 
 class DatagramListener(JobListener):
-    """The daemon's side: an abstract socket "@name" (no file, gone with its process)."""
+    """The daemon's side: an abstract socket "@name" (no file, gone with its process).
+
+    Shared by fork: the daemon's idle workers wait on it themselves, so a ring wakes
+    them with no process in between, and while every worker is busy nobody waits on
+    it and a ring wakes no one (the kernel keeps a few datagrams, then refuses more:
+    the ringer ignores that, and the first worker to go idle claims first anyway)."""
+
+    shared_by_fork = True
 
     def __init__(self, name: str):
         self.address = "@" + name
@@ -69,7 +76,7 @@ class DatagramListener(JobListener):
             while True:
                 self._socket.recv(64)
                 rang = True
-        except OSError:  # BlockingIOError: nothing more to read
+        except OSError:  # BlockingIOError: nothing more to read (non-blocking for every process sharing it)
             return rang
 
     def fds(self) -> list[int]:
