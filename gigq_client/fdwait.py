@@ -1,9 +1,10 @@
-"""Waiting for one file descriptor to become readable or writable (standard library only).
+"""Waiting for one or a few file descriptors to become readable or writable (standard library only).
 
 select.select() refuses descriptors numbered 1024 or more ("filedescriptor out of
 range in select()"), and an application that embeds the client may well hold that
-many files and sockets; poll() has no such limit, so every wait on a single
-descriptor goes through here (the supervisor's loop waits on many, with selectors).
+many files and sockets; poll() has no such limit, so every wait on one descriptor
+(or an idle worker's two) goes through here (the supervisor's loop waits on many,
+with selectors).
 """
 
 from __future__ import annotations
@@ -23,14 +24,7 @@ def readable(fd: int, timeout: Optional[float]) -> bool:
 
 def readable_among(fds: Sequence[int], timeout: Optional[float]) -> list[int]:
     """Those of fds that have something to read (or have hung up) within timeout seconds."""
-    poller = select.poll()
-    for fd in fds:
-        poller.register(fd, select.POLLIN | select.POLLPRI)
-    millis = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-    ready = poller.poll(millis)
-    closed = [fd for fd, mask in ready if mask & select.POLLNVAL]
-    if closed:
-        raise OSError(errno.EBADF, f"file descriptor {closed[0]} is not open")
+    ready = _poll([(fd, select.POLLIN | select.POLLPRI) for fd in fds], timeout)
     return [fd for fd, mask in ready if mask & _READABLE]
 
 
@@ -40,10 +34,16 @@ def writable(fd: int, timeout: Optional[float]) -> bool:
 
 
 def _wait(fd: int, events: int, answers: int, timeout: Optional[float]) -> bool:
+    return any(mask & answers for _, mask in _poll([(fd, events)], timeout))
+
+
+def _poll(interests: Sequence[tuple[int, int]], timeout: Optional[float]) -> list[tuple[int, int]]:
     poller = select.poll()
-    poller.register(fd, events)
+    for fd, events in interests:
+        poller.register(fd, events)
     millis = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-    masks = [mask for _, mask in poller.poll(millis)]
-    if any(mask & select.POLLNVAL for mask in masks):
-        raise OSError(errno.EBADF, f"file descriptor {fd} is not open")  # as select() would say
-    return any(mask & answers for mask in masks)
+    ready = poller.poll(millis)
+    closed = [fd for fd, mask in ready if mask & select.POLLNVAL]
+    if closed:
+        raise OSError(errno.EBADF, f"file descriptor {closed[0]} is not open")  # as select() would say
+    return ready

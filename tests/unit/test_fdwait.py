@@ -1,4 +1,4 @@
-"""fdwait: readiness of one descriptor, whatever its number."""
+"""fdwait: readiness of one descriptor or a few, whatever their numbers."""
 
 from __future__ import annotations
 
@@ -37,3 +37,17 @@ def test_a_closed_descriptor_raises_as_select_would():
     os.close(write_end)
     with pytest.raises(OSError):
         fdwait.readable(read_end, 0)
+
+
+def test_readable_among_names_only_the_descriptors_with_something_to_read():
+    quiet_read, quiet_write = os.pipe()
+    loud_read, loud_write = _pipe_above(1600)
+    try:
+        assert fdwait.readable_among([quiet_read, loud_read], 0.01) == []
+        os.write(loud_write, b"x")
+        assert fdwait.readable_among([quiet_read, loud_read], 1) == [loud_read]
+        os.write(quiet_write, b"y")
+        assert sorted(fdwait.readable_among([quiet_read, loud_read], 0)) == sorted([quiet_read, loud_read])
+    finally:
+        for fd in (quiet_read, quiet_write, loud_read, loud_write):
+            os.close(fd)
