@@ -131,8 +131,9 @@ OrphanJudge = Callable[[RunningClaim], Optional[str]]
 class JobListener(abc.ABC):
     """A daemon's end of the doorbell that Store.notify_new_jobs() rings.
 
-    Made by Store.listen_for_jobs() in the process that waits (the supervisor), after
-    any fork. Wait for fileno() to be readable in a select loop, then call drain(),
+    Made by Store.listen_for_jobs() in the supervisor, which waits on it itself or,
+    when it is shared_by_fork, hands it to the workers it forks afterwards, who wait
+    on it while idle. Wait for fileno() to be readable in a select loop, then call drain(),
     which never blocks. Also call drain() once per loop turn of at most a second or
     so even when nothing was readable: a listener that lost its connection reconnects
     there. A wake-up is a hint: whoever waits still polls (a lost wake-up costs at
