@@ -146,6 +146,7 @@ def phase_list(plan: Plan, chosen: dict, include_raw: bool) -> list:
     mine = [k for k in queues if chosen[k].has_submit_many]
     return [
         ("enqueue + drain no-op", list(chosen) + raw, drain_noop_in_turn),
+        ("enqueue beside a daemon", mine, lambda key: phases.enqueue_beside_daemon(chosen[key], plan)),
         ("submit_many", mine, lambda key: phases.submit_many(chosen[key], plan)),
         ("contention", mine, lambda key: phases.contention(chosen[key], plan)),
         ("drain 10 ms jobs", queues + raw, drain_sleep),

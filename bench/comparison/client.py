@@ -4,7 +4,9 @@
 
 SYSTEM is gigqd, gigq or huey; ACTION is:
   init      create the database (the workers then find a ready file)
-  enqueue   one submit call per job; prints {"seconds": ...} for the submit loop only
+  enqueue   one submit call per job; prints {"seconds": ...} for the submit loop only.
+            gigqd with --beside-daemon busy|idle: a daemon registered, as while gigqd
+            runs, so that each submit rings its doorbell (see GigqdClient.beside_daemon)
   many      gigqd only: build the jobs as a user writes it (a list comprehension of Job(...)),
             then one submit_many call; prints the call's seconds and the building's seconds
   latency   submit one job every --interval seconds, each carrying time.time() taken just
@@ -22,7 +24,11 @@ only: it runs in the peers' venv as well as the project's. bench/ must be on PYT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 
 import benchjobs
@@ -47,6 +53,49 @@ class GigqdClient:
         return {"seconds": time.perf_counter() - built, "build_seconds": built - started}
 
 
+    @contextlib.contextmanager
+    def beside_daemon(self, pool: str):
+        """A daemon's record naming a doorbell socket, as while gigqd runs, so that each
+        submit rings it. "busy": nobody reads the socket, as while every worker is busy
+        (the kernel keeps a few datagrams, then refuses the rest); "idle": a child process
+        waits on it and drains each ring, as an idle worker does (it claims nothing)."""
+        from gigq_client.store import DaemonInfo
+        from gigq_client.store.sqlite.doorbell import DatagramListener
+
+        now, name = time.time(), f"gigq-bench-bell-{os.getpid()}"
+        bell = DatagramListener(name)
+        info = DaemonInfo(id=name, host="bench", pid=os.getpid(), pid_started=now, started_at=now,
+                          heartbeat_at=now, doorbell_path=bell.address)
+        drainer = _start_drainer(bell.fileno()) if pool == "idle" else None
+        self.queue.store.register_daemon(info, 600.0)
+        try:
+            yield
+        finally:
+            self.queue.store.deregister_daemon(info.id)
+            if drainer is not None:
+                drainer.kill()
+                drainer.wait()
+            bell.close()
+
+
+_DRAINER = """
+import os, select, socket, sys
+bell = socket.socket(fileno=int(sys.argv[1]))
+bell.setblocking(False)
+while True:
+    select.select([bell], [], [])
+    try:
+        while True:
+            bell.recv(64)
+    except BlockingIOError:
+        pass
+"""
+
+
+def _start_drainer(fd: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _DRAINER, str(fd)], pass_fds=(fd,))
+
+
 class GigqClient(GigqdClient):
     def __init__(self, db: str):
         from gigq import Job, JobQueue
@@ -67,11 +116,12 @@ class HueyClient:
 CLIENTS = {"gigqd": GigqdClient, "gigq": GigqClient, "huey": HueyClient}
 
 
-def enqueue(client, function, jobs: int) -> dict:
-    started = time.perf_counter()
-    for i in range(jobs):
-        client.submit(function, i, time.time())
-    return {"seconds": time.perf_counter() - started}
+def enqueue(client, function, jobs: int, beside_daemon: str = "none") -> dict:
+    with client.beside_daemon(beside_daemon) if beside_daemon != "none" else contextlib.nullcontext():
+        started = time.perf_counter()
+        for i in range(jobs):
+            client.submit(function, i, time.time())
+        return {"seconds": time.perf_counter() - started}
 
 
 def burst(client, function, jobs: int, start_at: float, first: int) -> dict:
@@ -111,12 +161,13 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.02)
     parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--first", type=int, default=0, help="burst: index of the first job")
+    parser.add_argument("--beside-daemon", default="none", choices=["none", "busy", "idle"])
     args = parser.parse_args()
 
     client = CLIENTS[args.system](args.db)
     function = getattr(benchjobs, args.kind)
     if args.action == "enqueue":
-        outcome = enqueue(client, function, args.jobs)
+        outcome = enqueue(client, function, args.jobs, args.beside_daemon)
     elif args.action == "many":
         outcome = client.many(function, args.jobs)
     elif args.action == "burst":

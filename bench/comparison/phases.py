@@ -83,6 +83,17 @@ def enqueue_and_drain(system: System, plan: Plan, kind: str, jobs: int) -> dict:
     return figures
 
 
+def enqueue_beside_daemon(system: System, plan: Plan) -> dict:
+    """The one-per-call enqueue again, with a daemon registered so that each submit rings
+    its doorbell: as while gigqd runs with every worker busy, and with one idle."""
+    figures = {}
+    for pool in ("busy", "idle"):
+        with _place(system) as place:
+            enqueued = _client(system, place, "enqueue", "--jobs", str(plan.jobs), "--beside-daemon", pool)
+        figures[f"enqueue_{pool}_daemon_per_s"] = plan.jobs / enqueued["seconds"]
+    return figures
+
+
 def submit_many(system: System, plan: Plan) -> dict:
     with _place(system) as place:
         outcome = _client(system, place, "many", "--jobs", str(plan.jobs))

@@ -27,6 +27,10 @@ def test_quick_run_of_gigqd_and_the_raw_loops_fills_every_cell_and_reports_the_t
     verdicts = [line.split()[0] for line in done.stdout.splitlines() if line.startswith(("  MET", "  NOT MET"))]
     assert len(verdicts) == 14, done.stdout  # the 14 targets that need no peer, each MET or NOT MET
     assert "FAILED" not in done.stdout and "10 ms jobs with no queue at all" in done.stdout
+    # the enqueue again while a daemon's doorbell is rung: its workers all busy, and one idle
+    beside = re.findall(r"beside a daemon, +(every worker busy|a worker idle): [\d,]+ jobs/s, ÷ raw SQLite insert \d",
+                        done.stdout)
+    assert beside == ["every worker busy", "a worker idle"], done.stdout
     gaps = next(line for line in done.stdout.splitlines() if line.startswith("  gigqd: gap in a worker"))
     # each worker's last job read, in both drains (millis() prints 2.59, 10.1 or 1,234)
     assert len(re.findall(r"end skew \d[\d,]*(?:\.\d+)?\b", gaps)) == 2, gaps
