@@ -52,7 +52,9 @@ def configure(log_format: str = "auto", level: str = "info", stream: TextIO | No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # One write() per line: print() writes the newline in a second call, and where the
+        # stream writes through (PYTHONUNBUFFERED=1) another process's line lands in between.
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
 
