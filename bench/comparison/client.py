@@ -78,12 +78,13 @@ class GigqdClient:
             bell.close()
 
 
+# Waits on the doorbell and drains it, as an idle worker does; its stdin is a pipe from
+# the client, so it ends when the client does, however that ends (EOF on stdin).
 _DRAINER = """
-import os, select, socket, sys
+import select, socket, sys
 bell = socket.socket(fileno=int(sys.argv[1]))
 bell.setblocking(False)
-while True:
-    select.select([bell], [], [])
+while sys.stdin not in select.select([bell, sys.stdin], [], [])[0]:
     try:
         while True:
             bell.recv(64)
@@ -93,7 +94,7 @@ while True:
 
 
 def _start_drainer(fd: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _DRAINER, str(fd)], pass_fds=(fd,))
+    return subprocess.Popen([sys.executable, "-c", _DRAINER, str(fd)], pass_fds=(fd,), stdin=subprocess.PIPE)
 
 
 class GigqClient(GigqdClient):
