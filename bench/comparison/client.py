@@ -52,7 +52,6 @@ class GigqdClient:
         self.queue.submit_many(records)
         return {"seconds": time.perf_counter() - built, "build_seconds": built - started}
 
-
     @contextlib.contextmanager
     def beside_daemon(self, pool: str):
         """A daemon's record naming a doorbell socket, as while gigqd runs, so that each
