@@ -17,6 +17,16 @@ _INSERT = """
         retry_delay, queue, run_at, wait_until
     ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?, ?)"""
 
+# Most jobs: no dependencies, no description, no run_at, pass_parent_results unset. Their
+# INSERT writes those columns' values as literals, 12 parameters bound instead of 17
+# (binding each one is a call into SQLite: a few per cent of a submit). The same row as _INSERT's.
+_INSERT_USUAL = """
+    INSERT INTO jobs (
+        id, name, function_name, function_module, params, priority, max_attempts, timeout,
+        created_at, updated_at, retry_delay, queue,
+        dependencies, description, status, attempts, pass_parent_results, run_at, wait_until
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', '', 'pending', 0, NULL, NULL, NULL)"""
+
 _FLAGS = {None: None, True: 1, False: 0}
 
 
@@ -49,11 +59,11 @@ class SubmitOperations:
         """One job per call, as most submits are: its row is made before the write lock
         is taken, and its INSERT is the whole transaction."""
         now = time.time()
-        row = _row(job, now, iso(now))
+        sql, row = _statement(job, now, iso(now))
         if job.queue in self._known_queues:
-            return self._write_one(_INSERT, row)
+            return self._write_one(sql, row)
         with self._write() as conn:
-            conn.execute(_INSERT, row)
+            conn.execute(sql, row)
             self._name_queues(conn, {job.queue})
 
     def _name_queues(self, conn, names: set[str]) -> None:
@@ -62,6 +72,14 @@ class SubmitOperations:
         if new:
             conn.executemany("INSERT OR IGNORE INTO queues (name) VALUES (?)", [(name,) for name in new])
             self._known_queues |= new
+
+
+def _statement(job: NewJob, now: float, now_iso: str) -> tuple[str, tuple]:
+    """The INSERT for one job and its parameters: the short one for the usual job."""
+    if job.dependencies or job.description != "" or job.pass_parent_results is not None or job.run_at is not None:
+        return _INSERT, _row(job, now, now_iso)
+    return _INSERT_USUAL, (job.id, job.name, job.function, job.module, job.params, job.priority, job.max_attempts,
+                           job.timeout, job.created_at or now_iso, now_iso, job.retry_delay, job.queue)
 
 
 def _row(job: NewJob, now: float, now_iso: str) -> tuple:
