@@ -160,6 +160,11 @@ class JobListener(abc.ABC):
     def fds(self) -> list[int]:
         """Every descriptor the listener holds now: a forked child must close them."""
 
+    def pass_on(self) -> None:
+        """Ring once more, for another process sharing this listener: the caller drained
+        wake-ups for more work than it took. Does nothing where only one process listens."""
+        return None
+
     def trouble(self) -> str:
         """Why no wake-up can arrive now ("" while one can), for the caller to log when it
         changes. Meanwhile new jobs are found by polling, at most a poll interval late."""

@@ -113,6 +113,7 @@ class PooledLoop:
         self.children = processes.ChildWatch()
         self.jobs_done = 0
         self.ran_since_idle = 0
+        self.woken_by_ring = False  # drained the doorbell since the last claim
 
     def run(self) -> int:
         backoff = STORE_RETRY_FIRST
@@ -143,8 +144,18 @@ class PooledLoop:
                 self.runner.store.checkpoint()  # outside the write turn: writers go on meanwhile
             if self.exit_code is None and self.slot.stop_requested():  # shared memory: no system call
                 self.exit_code = WorkerExit.STOPPED
-        elif not self.runner.claim():
+        elif not self._claim():
             self._idle()
+
+    def _claim(self) -> int:
+        claimed = self.runner.claim()  # on a store error the flag stays, for the retry
+        if self.woken_by_ring:
+            self.woken_by_ring = False
+            if self.runner.left_jobs and self.spec.doorbell is not None:
+                # The rings we drained may stand for jobs we left: a sibling that was
+                # between its own (empty) claim and its wait missed them. Wake it.
+                self.spec.doorbell.pass_on()
+        return claimed
 
     def _orphaned(self) -> bool:
         """Looked at before every job and claim: once the supervisor is gone, start nothing."""
@@ -198,18 +209,27 @@ class PooledLoop:
         due = self.runner.store.next_due()
         if due is not None:
             wait = max(0.0, min(wait, due - time.time()))
-        self._read_messages(wait, self.spec.doorbell)
+        deadline = time.monotonic() + wait
+        while not self._read_messages(wait, self.spec.doorbell) and self.exit_code is None:
+            wait = deadline - time.monotonic()  # a sibling drained the ring first: it claims, or passes it on
+            if wait <= 0:
+                return
 
-    def _read_messages(self, timeout: float, doorbell: Optional[JobListener] = None) -> None:
-        """Wait for the supervisor's word and, when idle, the doorbell. A job committed
-        after our last claim rings after it; its datagram waits in the socket until a
-        worker drains it, and whoever drains it claims next, so no ring is lost."""
+    def _read_messages(self, timeout: float, doorbell: Optional[JobListener] = None) -> bool:
+        """Wait for the supervisor's word and, when idle, the doorbell; False when only the
+        doorbell woke us and a sibling had drained it first (all idle workers wake on a ring).
+        A job committed after our last claim rings after it; its datagram waits in the
+        socket until a worker drains it, and whoever drains it claims next and, if that
+        claim may have left jobs, rings again (_claim), so no ring is lost."""
         fds = [self.spec.wake_fd] if doorbell is None else [self.spec.wake_fd, doorbell.fileno()]
         ready = fdwait.readable_among(fds, timeout)
         if self.spec.wake_fd in ready:
             self._take_message()
+        rang = False
         if doorbell is not None and doorbell.fileno() in ready and self.exit_code is None:
-            doorbell.drain()  # a stopping worker leaves the rings to the others
+            rang = doorbell.drain()  # a stopping worker leaves the rings to the others
+            self.woken_by_ring |= rang
+        return rang or not ready or self.spec.wake_fd in ready
 
     def _take_message(self) -> None:
         data = os.read(self.spec.wake_fd, 4096)

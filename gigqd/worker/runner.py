@@ -33,6 +33,16 @@ def claim_size(average_run: float, batch_max: int) -> int:
     return max(1, min(batch_max, int(HOLD_TARGET / max(average_run, 1e-6))))
 
 
+def may_have_left_jobs(claimed: int, limit: int, share: int) -> bool:
+    """Whether ready jobs may remain after a claim that took `claimed` of at most `limit`:
+    it took all it asked for, or the store cut the batch to a fair share (when `share`
+    workers split fewer than limit x share ready jobs, each takes a part and leaves
+    the rest). One job of a fair share may have been all there was; say yes then too."""
+    if claimed == 0:
+        return False
+    return claimed >= limit or (share > 1 and limit > 1)
+
+
 class JobRunner:
     def __init__(
         self,
@@ -61,6 +71,7 @@ class JobRunner:
         self.average_run = HOLD_TARGET
         self.pid = 0
         self.claim_unsure = False  # a claim failed: it may have committed all the same
+        self.left_jobs = False  # the last claim may have left ready jobs for other workers
         self.set_aside: list = []  # claims of a batch dropped while fenced: released (fenced) when the store answers
         # Shared with the hand-back thread, which may take the waiting jobs while a job runs:
         # `waiting`, `set_aside` and `running_since` change only under this lock.
@@ -100,6 +111,7 @@ class JobRunner:
         self._report_refused(self.outcomes, applied)
         self.outcomes = []
         self._post(jobs)
+        self.left_jobs = may_have_left_jobs(len(jobs), limit, self.share)
         return len(jobs)
 
     def set_aside_batch(self) -> None:

@@ -3,12 +3,15 @@ between a submit and the job's start, and while every worker is busy a ring wake
 
 from __future__ import annotations
 
+import os
+import signal
+
 import psutil
 
 from gigq_client import Job
 from tests import jobfuncs
 from tests.conftest import wait_for
-from tests.integration.daemon import wait_status
+from tests.integration.daemon import pids_in, wait_status
 
 SUBMITS = 200
 
@@ -45,3 +48,35 @@ def test_each_submit_to_an_idle_pool_starts_its_job_without_the_supervisor(make_
         job_id = queue.submit(Job(f"quick-{n}", jobfuncs.add, params={"a": n, "b": 2}))
         assert wait_status(queue, job_id, "completed", timeout=20)["result"] == n + 2
     assert _wakeups(daemon.process.pid) - before < 25
+
+
+def _waiting_in_poll(pid: int) -> bool:
+    """The worker's main thread sleeps in poll(): it is idle, between claims."""
+    with open(f"/proc/{pid}/wchan") as handle:
+        return "poll" in handle.read()
+
+
+def test_a_ring_for_more_jobs_than_its_drainer_takes_reaches_an_idle_sibling(make_daemon, tmp_path):
+    daemon = make_daemon(workers=2, poll_interval=60.0).start()
+    queue = daemon.queue()
+    wait_for(lambda: len(daemon.events("worker_booted")) == 2, what="workers to boot")
+    first, second = daemon.worker_pids()
+    wait_for(lambda: _waiting_in_poll(first) and _waiting_in_poll(second), what="both workers to wait")
+    # A stopped worker hears no ring, like one a busy machine left between its empty claim
+    # and its wait: the other drains the ring and claims one job (a new worker claims one
+    # long job at a time). Unless it rings again, the second job waits for a poll (60 s)
+    # or for the first job to end, while a worker is idle.
+    os.kill(second, signal.SIGSTOP)
+    runs = tmp_path / "runs.txt"
+    try:
+        jobs = [Job(f"long{i}", jobfuncs.record, params={"path": str(runs), "tag": str(i), "seconds": 3})
+                for i in range(2)]
+        queue.submit_many(jobs)  # one transaction, one ring
+        wait_for(lambda: len(pids_in(runs)) == 1, what="a job to start")
+        assert pids_in(runs) == [first]
+    finally:
+        os.kill(second, signal.SIGCONT)
+    wait_for(lambda: len(pids_in(runs)) == 2, timeout=20, what="the second job to start")
+    assert pids_in(runs) == [first, second]  # the second started while the first still ran
+    for job in jobs:
+        wait_status(queue, job.id, "completed", timeout=20)

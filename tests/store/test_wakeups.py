@@ -98,3 +98,16 @@ def test_a_process_holding_over_1024_descriptors_still_submits_claims_and_wakes(
             os.close(fd)
         gc.enable()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_listener_shared_by_fork_passes_a_ring_on_and_a_private_one_ignores_it(store):
+    listener = _listen(store)
+    try:
+        listener.pass_on()
+        if listener.shared_by_fork:  # another idle worker waiting on it wakes
+            assert _readable(listener, timeout=10) and listener.drain() is True
+        else:  # one process listens: there is nobody to pass a ring to
+            assert not _readable(listener, timeout=0.2)
+        assert listener.drain() is False
+    finally:
+        listener.close()

@@ -9,7 +9,6 @@ from gigq_client.store import Claim, RunningClaim
 from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
 from gigqd.exits import Exit, WorkerExit, describe
 from gigqd.supervisor import watchdog
-from gigqd.worker.runner import claim_size
 
 
 def view(state=RUNNING, heartbeat=100.0, started=90.0, timeout=5.0, held=(), current=-1, consistent=True):
@@ -118,11 +117,6 @@ def test_respawn_backs_off_exponentially_to_a_cap(failures, delay):
 def test_scale_down_prefers_an_idle_worker():
     assert watchdog.pick_to_retire({1: view(state=RUNNING), 2: view(state=IDLE), 3: view(state=RUNNING)}) == 2
     assert watchdog.pick_to_retire({1: view(state=RUNNING), 3: view(state=RUNNING)}) == 3
-
-
-@pytest.mark.parametrize("average, expected", [(0.00001, 32), (0.005, 20), (0.01, 10), (0.1, 1), (5.0, 1)])
-def test_claim_size_holds_at_most_about_100_ms_of_work(average, expected):
-    assert claim_size(average, batch_max=32) == expected
 
 
 @pytest.mark.parametrize("sent, now, grace, due",

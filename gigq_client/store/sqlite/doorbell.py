@@ -57,7 +57,9 @@ class DatagramListener(JobListener):
     Shared by fork: the daemon's idle workers wait on it themselves, so a ring wakes
     them with no process in between, and while every worker is busy nobody waits on
     it and a ring wakes no one (the kernel keeps a few datagrams, then refuses more:
-    the ringer ignores that, and the first worker to go idle claims first anyway)."""
+    the ringer ignores that, and the first worker to go idle claims first anyway).
+    Every idle worker wakes on a ring; the first to drain it claims, and a worker whose
+    claim may have left jobs behind passes a ring on, for a sibling that missed it."""
 
     shared_by_fork = True
 
@@ -78,6 +80,12 @@ class DatagramListener(JobListener):
                 rang = True
         except OSError:  # BlockingIOError: nothing more to read (non-blocking for every process sharing it)
             return rang
+
+    def pass_on(self) -> None:
+        try:
+            self._socket.sendto(b"j", _address(self.address))
+        except OSError:
+            pass  # the socket is full of rings: someone will wake all the same
 
     def fds(self) -> list[int]:
         return [self._socket.fileno()] if self._socket.fileno() >= 0 else []
