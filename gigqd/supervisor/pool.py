@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from gigq_client.store import JobListener
 
-from ..board import IDLE, Board
+from ..board import Board
 from ..settings import MAX_WORKERS, Settings
 from ..worker.main import WorkerSpec, worker_main
 from . import watchdog
@@ -75,7 +75,7 @@ class Pool:
 
     def wake_idle(self) -> None:
         for child in self.children:
-            if not child.retiring and self.board.read(child.slot).state == IDLE:
+            if not child.retiring and watchdog.hears_wake_ups(self.board.read(child.slot).state):
                 self.children.tell(child, b"w")
 
     def worker_ended(self, child: Child, booted: bool) -> None:

@@ -132,6 +132,13 @@ def respawn_delay(failures: int, maximum: float) -> float:
     return min(maximum, 0.5 * 2 ** (failures - 1))
 
 
+def hears_wake_ups(state: int) -> bool:
+    """Whom a wake-up for new jobs goes to: an idle worker, and one still booting. A
+    booting worker's first claim may have looked before the job was committed, and it
+    sets itself idle only after that claim; the word waits in its pipe until it waits."""
+    return state in (BOOTING, IDLE)
+
+
 def pick_to_retire(views: dict[int, SlotView]) -> Optional[int]:
     """The slot to stop when shrinking: an idle worker if there is one, else the newest."""
     if not views:

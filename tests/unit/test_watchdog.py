@@ -6,7 +6,7 @@ import pytest
 
 from gigq_client.orphans import OrphanJudge
 from gigq_client.store import Claim, RunningClaim
-from gigqd.board import BOOTING, FINISHED, HELD, IDLE, RUNNING, STARTED, HeldJob, SlotView
+from gigqd.board import BOOTING, EMPTY, FINISHED, HELD, IDLE, RUNNING, STARTED, STOPPING, HeldJob, SlotView
 from gigqd.exits import Exit, WorkerExit, describe
 from gigqd.supervisor import watchdog
 
@@ -117,6 +117,12 @@ def test_respawn_backs_off_exponentially_to_a_cap(failures, delay):
 def test_scale_down_prefers_an_idle_worker():
     assert watchdog.pick_to_retire({1: view(state=RUNNING), 2: view(state=IDLE), 3: view(state=RUNNING)}) == 2
     assert watchdog.pick_to_retire({1: view(state=RUNNING), 3: view(state=RUNNING)}) == 3
+
+
+@pytest.mark.parametrize("state, hears", [(EMPTY, False), (BOOTING, True), (IDLE, True), (RUNNING, False),
+                                         (STOPPING, False)])
+def test_wake_ups_reach_idle_workers_and_booting_ones_whose_first_claim_may_have_been_early(state, hears):
+    assert watchdog.hears_wake_ups(state) is hears
 
 
 @pytest.mark.parametrize("sent, now, grace, due",
