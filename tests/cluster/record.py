@@ -23,7 +23,7 @@ _ROWS = (
     ("**ran on two hosts at once**", "ran_on_two_hosts_at_once"),
     ("final but not completed", "not_completed"),
     ("jobs run more than once", "jobs_run_again"),
-    ("host killed → its jobs running elsewhere, p50 / max (s)", ("kill_host_to_rerun_p50", "kill_host_to_rerun_max")),
+    ("host killed → its jobs running again, p50 / max (s)", ("kill_host_to_rerun_p50", "kill_host_to_rerun_max")),
     ("host cut off → its jobs running elsewhere, p50 / max (s)", ("cut_host_to_rerun_p50", "cut_host_to_rerun_max")),
 )
 

@@ -20,7 +20,7 @@ def test_the_block_between_the_markers_is_replaced_and_nothing_else(tmp_path):
     text = page.read_text()
     assert text.startswith("# Before\n\n") and text.endswith("\n\n## After\n") and "old figures" not in text
     assert "| jobs submitted | 10,014 |" in text and "git abc1234 (seed 7" in text
-    assert "| host killed → its jobs running elsewhere, p50 / max (s) | 3.69 / 4.66 |" in text
+    assert "| host killed → its jobs running again, p50 / max (s) | 3.69 / 4.66 |" in text
     assert "| host cut off → its jobs running elsewhere, p50 / max (s) | n/a / n/a |" in text  # no cut caught a job
 
 

@@ -70,7 +70,10 @@ def _runs(log) -> tuple[dict[str, list], dict[str, list], set[str]]:
 
 
 def _takeover_latencies(run: Any, starts: dict, ends: dict) -> dict[str, Any]:
-    """For each host that died or was cut off: its jobs in flight, and how long until each ran elsewhere."""
+    """For each host that died or was cut off: its jobs in flight, and how long until each ran
+    again: anywhere after a kill (the host boots again with a new daemon, and may be the one
+    that takes its old jobs up, when every worker elsewhere is busy), elsewhere after a cut
+    (the cut-off host may still be running them, fenced)."""
     by_kind: dict[str, list[float]] = defaultdict(list)
     for fault in run.faults:
         if fault.kind not in ("kill_host", "cut_host"):
@@ -78,10 +81,11 @@ def _takeover_latencies(run: Any, starts: dict, ends: dict) -> dict[str, Any]:
         caught = [token for token, runs in starts.items()
                   if any(host == fault.host and at < fault.at and _alive_at(fault.at, token, host, pid, at, runs, ends)
                          for host, pid, at in runs)]
-        later = [min(at for host, _, at in starts[t] if host != fault.host and at > fault.at) for t in caught
-                 if any(host != fault.host and at > fault.at for host, _, at in starts[t])]
+        anywhere = fault.kind == "kill_host"
+        later = [[at for host, _, at in starts[t] if (anywhere or host != fault.host) and at > fault.at]
+                 for t in caught]
         fault.notes["jobs_caught"] = len(caught)
-        by_kind[fault.kind] += [at - fault.at for at in later]
+        by_kind[fault.kind] += [min(runs) - fault.at for runs in later if runs]
     figures = {}
     for kind, delays in by_kind.items():
         if delays:
