@@ -183,6 +183,10 @@ def test_a_worker_that_may_use_one_cpu_sleeps_at_once_and_clients_never_spin(db_
 
 
 INTERRUPTED_SUBMIT = """
+import signal
+# Ctrl-C as in a terminal: a test run started in the background (`&`, nohup) hands its
+# children SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from gigq_client import Job, JobQueue
 from tests.jobfuncs import add
 from tests.store.lock_holders import HOLDERS, hold
