@@ -28,7 +28,7 @@ def test_a_killed_hosts_job_counts_as_running_again_when_the_rebooted_host_takes
 
 
 def test_a_cut_off_hosts_job_counts_only_once_it_runs_elsewhere():
-    starts = {"a": [("h2", 7, 99.0), ("h2", 7, 106.5), ("h1", 8, 104.0)]}
+    starts = {"a": [("h2", 7, 99.0), ("h2", 9, 103.0), ("h1", 8, 104.0)]}  # h2 back first: not a takeover
     assert _rerun_after(starts, "cut_host") == {"cut_host_to_rerun_p50": 4.0, "cut_host_to_rerun_max": 4.0}
 
 
