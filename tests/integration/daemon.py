@@ -73,9 +73,10 @@ class Daemon:
 
     def worker_pids(self) -> list[int]:
         try:
-            return [p.pid for p in psutil.Process(self.process.pid).children() if "worker" in " ".join(p.cmdline())]
+            children = psutil.Process(self.process.pid).children()
         except psutil.Error:
             return []
+        return [child.pid for child in children if "worker" in " ".join(_cmdline(child))]
 
     def queue(self) -> JobQueue:
         return JobQueue(self.db)
@@ -136,6 +137,13 @@ def pids_in(path: Path) -> list[int]:
 
 def wait_until_dead(pids, timeout: float = 10.0) -> None:
     wait_for(lambda: all(_dead(pid) for pid in pids), timeout=timeout, what=f"processes {pids} to die")
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # a child that exited between the listing and the look
+        return []
 
 
 def _dead(pid: int) -> bool:

@@ -10,7 +10,7 @@ import stat
 import psutil
 import pytest
 
-from gigq_client import JobQueue
+from gigq_client import JobQueue, liveness
 from tests.conftest import wait_for
 from tests.forked import drop_to_nobody, in_child
 from tests.integration.ctl import ctl, job_id_from
@@ -72,7 +72,7 @@ def test_a_tour_start_status_scale_reload_cancel_stop(project):
     shown = status_of(project, job_id)
     assert shown["status"] == "cancelled" and shown["executions"][0]["status"] == "cancelled"
     assert f"gigqd (pid {pid}) stopped" in ctl(project, "--db", "jobs.db", "stop").stdout
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not liveness.alive(pid, None)  # gone, or a zombie
 
 
 def test_a_second_start_on_the_same_database_is_refused(project):

@@ -14,7 +14,7 @@ import sys
 import psutil
 import pytest
 
-from gigq_client import DatabaseNotFound, DatabaseUnavailable, Job, JobQueue
+from gigq_client import DatabaseNotFound, DatabaseUnavailable, Job, JobQueue, liveness
 from tests import jobfuncs
 from tests.conftest import ROOT, wait_for
 from tests.integration.conftest import TEST_MODULES
@@ -135,7 +135,7 @@ def test_a_daemon_that_cannot_renew_its_lease_stops_its_jobs_and_resumes_when_it
         postgres.server.stop()
         try:
             daemon.wait_event("lease_lapsed", timeout=30)
-            wait_for(lambda: not psutil.pid_exists(int(first)) or psutil.Process(int(first)).status() == "zombie",
+            wait_for(lambda: not liveness.alive(int(first), None),
                      timeout=30, what="the job's worker to be stopped while the database is away")
         finally:
             postgres.server.start()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import psutil
 import pytest
 
-from gigq_client import Job
+from gigq_client import Job, liveness
 from tests import jobfuncs
 from tests.conftest import wait_for
 from tests.integration.daemon import pids_in, wait_status, wait_until_dead
@@ -57,4 +56,4 @@ def test_worker_replaced_after_a_timeout_runs_the_next_job(make_daemon):
     after = queue.submit(Job("after", jobfuncs.add, params={"a": 2, "b": 3}))
     assert wait_status(queue, after, "completed", timeout=30)["result"] == 5
     assert old_worker not in daemon.worker_pids()
-    assert not psutil.pid_exists(old_worker) or psutil.Process(old_worker).status() == psutil.STATUS_ZOMBIE
+    assert not liveness.alive(old_worker, None)  # gone, or a zombie
