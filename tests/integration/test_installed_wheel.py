@@ -1,5 +1,6 @@
 """gigqd as `pip install` leaves it, away from this checkout: a wheel built from the
-source tree, installed into a folder of its own, runs a job on both stores.
+source tree, installed into a folder of its own, runs a job on both stores, and its
+gigqctl finds the daemon.
 
 The rest of the suite imports the checkout itself, so it would not notice a
 migration file, a module or a console script that a wheel leaves out; a user who
@@ -79,6 +80,9 @@ def test_an_installed_wheel_migrates_a_new_database_and_its_daemon_runs_a_job(in
                           what="the job to finish")
         assert daemon.poll() is None, daemon.communicate()[1][-3000:]
         assert (status["status"], status["result"]) == ("completed", 42), status
+        shown = subprocess.run([str(installed / "bin" / "gigqctl"), "--db", db, "status"], cwd=app, env=env,
+                               capture_output=True, text=True, timeout=30)
+        assert f"gigqd pid {daemon.pid}" in shown.stdout, shown.stdout + shown.stderr
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, errors = daemon.communicate(timeout=30)
