@@ -42,7 +42,14 @@ if __name__ == "__main__":
 
 
 def _our_processes() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+    return {p.pid for p in psutil.Process().children(recursive=True) if _running(p)}
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # exited between the listing and the look
+        return False
 
 
 def _in_thread(worker: Worker) -> threading.Thread:
