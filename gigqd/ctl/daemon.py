@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-import psutil
-
 from gigq_client import GigqError, JobQueue, liveness
 
 from .. import database, files, processes
@@ -145,7 +143,7 @@ def stop(target: Target, now: bool, timeout: float) -> int:
     pid = answer["pid"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+        if not liveness.alive(pid, None):  # gone, or a zombie its parent has yet to reap
             return pid
         time.sleep(0.05)
     raise CtlError(f"gigqd (pid {pid}) is still stopping after {timeout:g} s")
