@@ -55,7 +55,6 @@ from gigq_client import JobQueue  # noqa: E402
 from gigq_client.jobs import FINAL_STATUSES  # noqa: E402
 from tests.chaos.faults import FaultInjection  # noqa: E402
 from tests.chaos.logs import DaemonLog, JobLog  # noqa: E402
-from tests.chaos.processes import alive, quietly  # noqa: E402
 from tests.chaos.report import (  # noqa: E402,F401
     FAULT_KINDS,
     SUPERVISOR_RESTART,
@@ -67,6 +66,7 @@ from tests.chaos.report import (  # noqa: E402,F401
     Report,
     describe_fault,
 )
+from tests.chaos.tracking import ProcessTracking  # noqa: E402
 from tests.chaos.verdict import Verdict  # noqa: E402
 from tests.integration.daemon import Daemon  # noqa: E402
 
@@ -78,7 +78,7 @@ DAEMON_SETTINGS = dict(heartbeat_timeout=1.0, heartbeat_interval=0.2, kill_grace
 # the run
 
 
-class ChaosRun(FaultInjection, Verdict):
+class ChaosRun(FaultInjection, ProcessTracking, Verdict):
     def __init__(self, folder: Path, plan: Plan, echo: Callable[[str], None] = lambda _: None):
         self.folder, self.plan, self.echo = Path(folder), plan, echo
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -139,35 +139,6 @@ class ChaosRun(FaultInjection, Verdict):
         self._wait(lambda: len(self._workers()) >= self.plan.workers, f"{self.plan.workers} workers of pid {pid}",
                    limit=20)
 
-    def _workers(self) -> list[psutil.Process]:
-        """The live worker processes of the current supervisor (remembered for the clean-up)."""
-        try:
-            children = psutil.Process(self.daemon.process.pid).children()
-        except psutil.Error:
-            return []
-        found = []
-        for child in children:
-            try:
-                if "worker" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
-                    found.append(child)
-                    self.seen.setdefault(child.pid, child)
-            except psutil.Error:
-                pass
-        return found
-
-    def _daemon_processes(self) -> list[psutil.Process]:
-        """Every live process working in our folder: supervisors and workers, including workers forked
-        in the instant before their supervisor was killed, which `_workers` may never have seen."""
-        folder = os.path.realpath(self.folder)
-        found = []
-        for process in psutil.process_iter():
-            try:
-                if process.pid != os.getpid() and process.cwd() == folder and alive(process):
-                    found.append(process)
-            except psutil.Error:
-                pass
-        return found
-
     def _start_clients(self) -> None:
         plan = self.plan
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -211,41 +182,6 @@ class ChaosRun(FaultInjection, Verdict):
         if not self._wait_dead(workers, 10):
             self.report.problems.append(f"workers {[p.pid for p in workers]} outlived the graceful stop by 10 s")
 
-    def _clean_up(self) -> None:
-        """Leave nothing behind: clients, every supervisor, every worker ever seen, whole trees."""
-        if self.stopped is not None:
-            quietly(self.stopped.resume)
-        doomed: list[psutil.Process] = []
-        for popen in [*self.clients, *self.supervisors]:
-            if popen.poll() is None:
-                try:
-                    process = psutil.Process(popen.pid)
-                    doomed += [process, *process.children(recursive=True)]
-                except psutil.Error:
-                    pass
-        for process in [*self.seen.values(), *self._daemon_processes()]:
-            if alive(process):
-                doomed.append(process)
-                try:
-                    doomed += process.children(recursive=True)
-                except psutil.Error:
-                    pass
-        for process in doomed:
-            quietly(process.resume)
-            quietly(process.kill)
-        psutil.wait_procs(doomed, timeout=10)
-        for popen in [*self.clients, *self.supervisors]:
-            try:
-                popen.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        self.daemon.kill_everything()  # closes its log handle as well
-        if self.queue is not None:
-            self.queue.close()
-        left = sorted({p.pid for p in [*self.seen.values(), *self._daemon_processes()] if alive(p)})
-        if left:
-            self.report.problems.append(f"processes still alive after the clean-up: {left}")
-
     # waiting -----------------------------------------------------------------------------------
     def _wait(self, condition: Callable[[], Any], what: str, limit: Optional[float] = None,
               interval: float = 0.02) -> Any:
@@ -271,14 +207,6 @@ class ChaosRun(FaultInjection, Verdict):
             if value or time.monotonic() > until or self._all_final():
                 return value
             time.sleep(interval)
-
-    def _wait_dead(self, processes: list[psutil.Process], limit: float) -> bool:
-        until = time.monotonic() + limit
-        while any(alive(p) for p in processes):
-            if time.monotonic() > until:
-                return False
-            time.sleep(0.02)
-        return True
 
     def _all_final(self) -> bool:
         if not self._clients_done():
