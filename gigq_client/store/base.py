@@ -1,6 +1,6 @@
 """The Store interface: each operation is one short transaction with a stated guarantee.
 
-A backend (SQLite today, PostgreSQL later) implements every method and passes the
+A backend (store/sqlite, store/postgres) implements every method and passes the
 contract suite in tests/store/.
 """
 
