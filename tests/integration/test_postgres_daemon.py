@@ -58,8 +58,10 @@ def test_a_url_that_cannot_be_used_gives_one_line_from_gigqd_gigqctl_and_jobqueu
     url = (f"postgresql://gigq@127.0.0.1:{free_port}/jobs" if problem == "closed port"
            else f"{user_host}/no_such_database")
     expected = DatabaseUnavailable if problem == "closed port" else DatabaseNotFound
-    with pytest.raises(expected, match="postgresql://"):
+    named = "Connection refused" if problem == "closed port" else 'database "no_such_database" does not exist'
+    with pytest.raises(expected, match="postgresql://") as raised:
         JobQueue(url)
+    assert named in str(raised.value)
     environment = {"GIGQD_ALLOWED_MODULES": "tasks", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"}
     daemon = subprocess.run([sys.executable, "-m", "gigqd", "--db", url], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, env=environment)
@@ -68,6 +70,7 @@ def test_a_url_that_cannot_be_used_gives_one_line_from_gigqd_gigqctl_and_jobqueu
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert run.returncode != 0 and len(lines) == 1, run.stderr
         assert "postgresql://" in lines[0] and "Traceback" not in run.stderr
+        assert named in lines[0], lines[0]  # the database's problem, not "no gigqd is running"
 
 
 def test_star_is_refused_on_postgresql_where_any_role_with_access_can_submit(postgres_url, tmp_path):
