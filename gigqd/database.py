@@ -21,6 +21,11 @@ def is_url(db: str) -> bool:
     return is_postgres_url(db)
 
 
+def not_created_yet(db: str) -> bool:
+    """A SQLite file that does not exist yet: the first daemon or submit will make it."""
+    return not is_url(db) and not os.path.exists(db)
+
+
 def open_for(settings: Settings, queue_writes: str = "bounded") -> Store:
     """The store `settings.db` names; SQLite's own settings go to SQLite only (queue_writes:
     how this process takes its turn for SQLite's write lock, see store/sqlite/turns.py)."""

@@ -28,7 +28,7 @@ class Context:
         self.target = Target(self.db, explicit)
 
     def queue(self) -> JobQueue:
-        if not database.is_url(self.db) and not os.path.exists(self.db):
+        if database.not_created_yet(self.db):
             raise CtlError(f"no database at {self.db}")
         return JobQueue(self.db)
 

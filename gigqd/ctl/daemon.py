@@ -57,18 +57,13 @@ def cluster_status(target: Target, queue: Callable[[], JobQueue]) -> tuple[Optio
     except (CtlError, GigqError) as unreadable:
         if report is not None:
             cluster = []
-        elif _sqlite_file_to_come(target.db):
+        elif database.not_created_yet(target.db):
             raise missing from None  # nothing started yet: "start one with ..." is the help
         else:  # a wrong URL or a server that is down: a daemon started now would fail on it too
             raise CtlError(f"{unreadable} (and no gigqd for it answers on this host)") from None
     if report is None:
         raise missing
     return report, cluster
-
-
-def _sqlite_file_to_come(db: str) -> bool:
-    """A SQLite file that does not exist yet: the first daemon or submit will make it."""
-    return not database.is_url(db) and not os.path.exists(db)
 
 
 def _summary(summary: Any) -> dict:

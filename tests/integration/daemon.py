@@ -76,7 +76,7 @@ class Daemon:
             children = psutil.Process(self.process.pid).children()
         except psutil.Error:
             return []
-        return [child.pid for child in children if "worker" in " ".join(_cmdline(child))]
+        return [child.pid for child in children if "worker" in " ".join(cmdline(child))]
 
     def queue(self) -> JobQueue:
         return JobQueue(self.db)
@@ -139,10 +139,11 @@ def wait_until_dead(pids, timeout: float = 10.0) -> None:
     wait_for(lambda: all(_dead(pid) for pid in pids), timeout=timeout, what=f"processes {pids} to die")
 
 
-def _cmdline(process: psutil.Process) -> list[str]:
+def cmdline(process: psutil.Process) -> list[str]:
+    """Its command line, or [] for a process that exited between the listing and the look."""
     try:
         return process.cmdline()
-    except psutil.Error:  # a child that exited between the listing and the look
+    except psutil.Error:
         return []
 
 

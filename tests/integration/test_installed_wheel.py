@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from gigq_client import JobQueue
+from gigq_client.jobs import FINAL_STATUSES
 from tests.conftest import ROOT, wait_for
 
 SKIPPED_IN_COPY = shutil.ignore_patterns(".git", ".venv", "*-venv", "__pycache__", "build", "*.egg-info", ".demo",
@@ -91,4 +92,4 @@ def test_an_installed_wheel_migrates_a_new_database_and_its_daemon_runs_a_job(in
 
 def _final(queue: JobQueue, job_id: str):
     status = queue.get_status(job_id)
-    return status if status["status"] in ("completed", "failed", "cancelled") else None
+    return status if status["status"] in FINAL_STATUSES else None

@@ -19,7 +19,7 @@ from tests import jobfuncs
 from tests.conftest import ROOT, wait_for
 from tests.integration.conftest import TEST_MODULES
 from tests.integration.ctl import ctl, job_id_from
-from tests.integration.daemon import Daemon, wait_status
+from tests.integration.daemon import Daemon, cmdline, wait_status
 
 SECRET = "s3cret-never-shown"
 TASKS = "def hello(name):\n    return f'hello {name}'\n"
@@ -40,7 +40,7 @@ def test_gigqctl_runs_a_daemon_on_a_url_and_never_shows_its_password(postgres_ur
         job_id = job_id_from(ctl(tmp_path, "submit", "tasks.hello", "--param", "name=pg", env=env).stdout)
         waited = ctl(tmp_path, "wait", job_id, "--timeout", "30", env=env)
         status = ctl(tmp_path, "status", env=env)
-        titles = [" ".join(p.cmdline()) for p in psutil.process_iter() if "gigqd" in " ".join(_cmdline(p))]
+        titles = [" ".join(p.cmdline()) for p in psutil.process_iter() if "gigqd" in " ".join(cmdline(p))]
         logs = "".join(path.read_text() for path in _logs_of(started.stdout))
     finally:
         stopped = ctl(tmp_path, "stop", env=env, check=False)
@@ -109,13 +109,6 @@ def test_a_running_daemon_carries_on_when_the_server_restarts(postgres, postgres
         assert len(daemon.events("doorbell_disconnected")) == 1  # one line for the outage, not one per retry
     finally:
         daemon.kill_everything()
-
-
-def _cmdline(process: psutil.Process) -> list[str]:
-    try:
-        return process.cmdline()
-    except psutil.Error:
-        return []
 
 
 def _logs_of(start_output: str) -> list:

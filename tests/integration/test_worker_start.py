@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gigq_client import DaemonExited, GigqError, Job, JobQueue, Worker
+from gigq_client import DaemonExited, GigqError, Job, JobQueue, Worker, liveness
 from tests import jobfuncs
 from tests.conftest import ROOT, wait_for
 from tests.integration.daemon import pids_in, wait_status, wait_until_dead
@@ -42,14 +42,7 @@ if __name__ == "__main__":
 
 
 def _our_processes() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if _running(p)}
-
-
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:  # exited between the listing and the look
-        return False
+    return {p.pid for p in psutil.Process().children(recursive=True) if liveness.alive(p.pid, None)}
 
 
 def _in_thread(worker: Worker) -> threading.Thread:
