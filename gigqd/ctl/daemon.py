@@ -30,16 +30,23 @@ class Target:
 
 def running_daemons(db: str) -> list[Any]:
     """Daemons registered in the database that are alive on this machine."""
-    if not database.is_url(db) and not os.path.exists(db):
-        return []
+    return _daemons_here(db)[0]
+
+
+def _daemons_here(db: str) -> tuple[list[Any], Optional[GigqError]]:
+    """running_daemons(), and why the database could not be read (None if it could, or
+    if it is a SQLite file no one has made yet)."""
+    if database.not_created_yet(db):
+        return [], None
     try:
         with JobQueue(db, initialize=False) as queue:
             summaries = queue.daemons()
-    except GigqError:
-        return []
+    except GigqError as unreadable:
+        return [], unreadable
     here = liveness.machine()
     return [s.info for s in summaries
-            if s.info.machine == here and s.info.socket_path and processes.alive(s.info.pid, s.info.pid_started)]
+            if s.info.machine == here and s.info.socket_path
+            and processes.alive(s.info.pid, s.info.pid_started)], None
 
 
 def cluster_status(target: Target, queue: Callable[[], JobQueue]) -> tuple[Optional[dict], list[dict]]:
@@ -54,13 +61,10 @@ def cluster_status(target: Target, queue: Callable[[], JobQueue]) -> tuple[Optio
             cluster = [_summary(s) for s in jobs.daemons()]
             if report is None and cluster:
                 report = {"queues": jobs.stats_by_queue(), "totals": jobs.stats()}
-    except (CtlError, GigqError) as unreadable:
-        if report is not None:
-            cluster = []
-        elif database.not_created_yet(target.db):
-            raise missing from None  # nothing started yet: "start one with ..." is the help
-        else:  # a wrong URL or a server that is down: a daemon started now would fail on it too
-            raise CtlError(f"{unreadable} (and no gigqd for it answers on this host)") from None
+    except (CtlError, GigqError):
+        if report is None:
+            raise missing from None
+        cluster = []
     if report is None:
         raise missing
     return report, cluster
@@ -76,12 +80,14 @@ def _summary(summary: Any) -> dict:
 def socket_for(target: Target) -> str:
     if target.socket:
         return target.socket
-    daemons = running_daemons(target.db)
+    daemons, unreadable = _daemons_here(target.db)
     if daemons:
         return daemons[0].socket_path
     fallback = database.beside(target.db, ".sock")
     if os.path.exists(fallback):
         return fallback
+    if unreadable is not None:  # a wrong URL or a server that is down: a daemon started now would fail too
+        raise CtlError(f"{unreadable} (and no gigqd for it answers on this host)")
     shown = database.shown(target.db)
     raise CtlError(f"no gigqd is running for {shown} on this host (start one with: gigqctl --db {shown} start)")
 

@@ -87,11 +87,12 @@ def test_start_reports_the_daemons_own_error(project):
     assert result.returncode == 1 and "not a SQLite database" in result.stderr
 
 
-def test_status_names_a_database_it_cannot_read_rather_than_a_daemon_to_start(project):
+def test_daemon_commands_name_a_database_they_cannot_read_rather_than_a_daemon_to_start(project):
     (project / "jobs.db").write_text("not a database")
-    result = ctl(project, "--db", "jobs.db", "status", check=False)
-    assert result.returncode == 1 and "not a SQLite database" in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    for command in (["status"], ["stop"], ["reload"]):
+        result = ctl(project, "--db", "jobs.db", *command, check=False)
+        assert result.returncode == 1 and "not a SQLite database" in result.stderr, (command, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_daemon_commands_without_a_daemon_fail_with_one_line(project):

@@ -65,8 +65,8 @@ def test_a_url_that_cannot_be_used_gives_one_line_from_gigqd_gigqctl_and_jobqueu
     environment = {"GIGQD_ALLOWED_MODULES": "tasks", "PYTHONPATH": str(ROOT), "PATH": "/usr/bin"}
     daemon = subprocess.run([sys.executable, "-m", "gigqd", "--db", url], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, env=environment)
-    status = ctl(tmp_path, "--db", url, "status", check=False)
-    for run in (daemon, status):
+    commands = [ctl(tmp_path, "--db", url, *command, check=False) for command in (["status"], ["stop"], ["scale", "2"])]
+    for run in (daemon, *commands):
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert run.returncode != 0 and len(lines) == 1, run.stderr
         assert "postgresql://" in lines[0] and "Traceback" not in run.stderr
